@@ -1,0 +1,102 @@
+// Shared helpers for benchmark scenarios: a private Redis, the built worker as a child process,
+// its RSS, and the load generator from ../shared/bench.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const LOADGEN = join(ROOT, '..', 'shared', 'bench', 'fgt-loadgen.mjs');
+
+export async function startRedis(extraArgs = []) {
+  const { startPrivateRedis } = await import(join(ROOT, 'dist', 'src', 'runtime', 'redis-server.js'));
+  return startPrivateRedis({ extraArgs });
+}
+
+/** Starts `fortistream run` with the given pipeline YAML; resolves once listeners are up. */
+export async function startWorker(yaml, redisUrl, sourceCount = 1) {
+  const dir = mkdtempSync(join(tmpdir(), 'fortistream-bench-'));
+  const file = join(dir, 'pipeline.yaml');
+  writeFileSync(file, yaml);
+  const child = spawn(process.execPath, [CLI, 'run', '--pipeline', file, '--redis', redisUrl, '--log-level', 'info'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const addresses = {};
+  let buffer = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('worker did not start')), 20_000);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+    child.stderr.on('data', (chunk) => {
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf('\n')) !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const entry = JSON.parse(line);
+          if (entry.msg === 'listening') {
+            const m = /^\[?(.*?)\]?:(\d+)$/.exec(entry.address);
+            addresses[entry.source] = { host: m[1], port: Number(m[2]) };
+          }
+          if (entry.msg === 'worker started' && Object.keys(addresses).length >= sourceCount) {
+            clearTimeout(timer);
+            resolve();
+          }
+        } catch {
+          process.stderr.write(`${line}\n`);
+        }
+      }
+    });
+  });
+  return {
+    child,
+    addresses,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Resident set size of a process in bytes (VmRSS), or 0 when it is gone. */
+export function rssBytes(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak RSS the kernel recorded for a process (VmHWM) in bytes. */
+export function peakRssBytes(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs the load generator with the given arguments; resolves its JSON stats line. */
+export function runLoadgen(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOADGEN, ...args, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`loadgen exited ${code}: ${err}`));
+      const last = err.trim().split('\n').at(-1);
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        reject(new Error(`loadgen printed no stats: ${err}`));
+      }
+    });
+  });
+}

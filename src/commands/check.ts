@@ -1,0 +1,22 @@
+import { loadPipelineFile } from '../config/load.js';
+import { isFortistreamError } from '../errors.js';
+
+/** `fortistream check FILE`: prints every problem (file: key.path: expectation); returns the exit code. */
+export function checkCommand(file: string, out: (line: string) => void, err: (line: string) => void): number {
+  try {
+    const { pipeline } = loadPipelineFile(file);
+    const sources = Object.entries(pipeline.sources).map(([name, s]) => `${name} (${s.type} ${s.mode} ${s.address})`);
+    const sinks = Object.entries(pipeline.sinks).map(([name, s]) => `${name} (${s.type} → ${pipeline.redis.key_prefix}${s.stream})`);
+    out(`${file}: ok`);
+    out(`  sources: ${sources.join(', ')}`);
+    out(`  sinks: ${sinks.join(', ')}`);
+    return 0;
+  } catch (error) {
+    if (isFortistreamError(error)) {
+      err(`${error.code}: ${error.message}`);
+      for (const line of error.details) err(`  ${line}`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The error catalog: every error a user can see has a stable code, documented in docs/errors.md.
+ * Code that fails throws `FortistreamError` with one of these codes; the CLI prints `code: message`
+ * and exits with the code's exit status.
+ */
+export const ERROR_CATALOG = {
+  FST_CONFIG_INVALID: { exit: 2, summary: 'The pipeline file does not match the schema.' },
+  FST_CONFIG_UNREADABLE: { exit: 2, summary: 'The pipeline file cannot be read or is not valid YAML.' },
+  FST_ARGUMENT_INVALID: { exit: 2, summary: 'A command-line option has an invalid value.' },
+  FST_REDIS_UNAVAILABLE: { exit: 3, summary: 'No Redis is reachable and none could be started.' },
+  FST_LISTEN_FAILED: { exit: 4, summary: 'A listener could not bind its address.' },
+  FST_INPUT_UNREADABLE: { exit: 5, summary: 'An input file cannot be read.' },
+  FST_SHUTDOWN_TIMEOUT: { exit: 6, summary: 'Buffered events could not be flushed before the shutdown deadline.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export class FortistreamError extends Error {
+  readonly code: ErrorCode;
+  /** One line per problem, for errors that carry several (config validation). */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, options: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FortistreamError';
+    this.code = code;
+    this.details = options.details ?? [];
+  }
+
+  get exitCode(): number {
+    return ERROR_CATALOG[this.code].exit;
+  }
+}
+
+export function isFortistreamError(error: unknown): error is FortistreamError {
+  return error instanceof FortistreamError;
+}
+
+/** A message for any thrown value, without stack noise. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

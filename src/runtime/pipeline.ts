@@ -1,0 +1,242 @@
+import type { Logger } from 'pino';
+import type { RuntimeSettings } from '../config/pipeline.js';
+import type { ComponentMetrics } from '../observability/metrics.js';
+import type { NormalizedEvent } from '../parse/event.js';
+import { parseFrame } from '../parse/index.js';
+import type { DeadLetter, Frame, Sink, SinkBatch, Source } from './contracts.js';
+
+interface PendingBatch extends SinkBatch {
+  readonly bytes: number;
+  /** Sinks that still have to confirm this batch. */
+  remaining: Sink[];
+}
+
+export interface EventPipelineOptions {
+  readonly settings: RuntimeSettings;
+  readonly sinks: readonly Sink[];
+  readonly logger: Logger;
+  /** Counters of the parse stage: received frames, sent events, dropped by dead-letter code. */
+  readonly parseMetrics: ComponentMetrics;
+  /** Counters of the buffer between sources and sinks: dropped by reason (`buffer_full`, `shutdown_timeout`). */
+  readonly bufferMetrics: ComponentMetrics;
+}
+
+/**
+ * The batch pipeline: frames are parsed as they arrive (synchronously, no per-event promise), collected
+ * into batches, and each batch is written to every sink with retries. Memory is bounded by
+ * `buffer_max_bytes` of raw input: above it, and while `max_in_flight_batches` writes are outstanding,
+ * the TCP/TLS sources are paused (the sender's buffer takes over); UDP cannot be paused, so UDP frames
+ * that arrive while the buffer is full are dropped and counted (`buffer_full`).
+ */
+export class EventPipeline {
+  private readonly settings: RuntimeSettings;
+  private readonly sinks: readonly Sink[];
+  private readonly logger: Logger;
+  private readonly parseMetrics: ComponentMetrics;
+  private readonly bufferMetrics: ComponentMetrics;
+  private sources: readonly Source[] = [];
+
+  private events: NormalizedEvent[] = [];
+  private dead: DeadLetter[] = [];
+  private batchBytes = 0;
+  private bufferedBytes = 0;
+  private readonly ready: PendingBatch[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private stopping = false;
+  private giveUpAtMs = Number.POSITIVE_INFINITY;
+  private idleWaiters: Array<() => void> = [];
+  private lastWriteErrorLogMs = 0;
+  private lostOnShutdown = 0;
+
+  constructor(options: EventPipelineOptions) {
+    this.settings = options.settings;
+    this.sinks = options.sinks;
+    this.logger = options.logger;
+    this.parseMetrics = options.parseMetrics;
+    this.bufferMetrics = options.bufferMetrics;
+  }
+
+  /** The sources to pause and resume for back-pressure. */
+  attachSources(sources: readonly Source[]): void {
+    this.sources = sources;
+    if (this.paused) for (const source of sources) source.pause();
+  }
+
+  /** Accepts a frame from a source that can be paused (TCP, TLS, files). */
+  readonly accept = (frame: Frame): void => {
+    this.take(frame);
+  };
+
+  /** Accepts a frame from a source that cannot be paused (UDP): dropped and counted when the buffer is full. */
+  readonly acceptOrDrop = (frame: Frame): void => {
+    if (this.bufferedBytes >= this.settings.buffer_max_bytes) {
+      this.bufferMetrics.dropped('buffer_full');
+      return;
+    }
+    this.take(frame);
+  };
+
+  /** Records a dead letter produced before parsing (framing errors). */
+  readonly acceptDead = (letter: DeadLetter): void => {
+    this.dead.push(letter);
+    this.addBytes(letter.raw.length);
+    this.parseMetrics.dropped(letter.code);
+    this.afterAdd();
+  };
+
+  private take(frame: Frame): void {
+    this.parseMetrics.receivedEvents();
+    const result = parseFrame(frame.data, frame, frame.truncated ? { truncated: true } : undefined);
+    if (result.ok) {
+      this.events.push(result.event);
+      this.parseMetrics.sentEvents();
+    } else {
+      this.dead.push({
+        source: frame.source,
+        peer: frame.peer,
+        receivedAtMs: frame.receivedAtMs,
+        code: result.code,
+        reason: result.reason,
+        stage: 'parse',
+        raw: frame.data,
+      });
+      this.parseMetrics.dropped(result.code);
+    }
+    this.addBytes(frame.data.length);
+    this.afterAdd();
+  }
+
+  private addBytes(bytes: number): void {
+    this.batchBytes += bytes;
+    this.bufferedBytes += bytes;
+  }
+
+  private afterAdd(): void {
+    if (this.events.length + this.dead.length >= this.settings.batch_max_events) {
+      this.cut();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.cut();
+      }, this.settings.batch_max_wait_ms);
+    }
+    this.updatePressure();
+  }
+
+  /** Closes the current batch and queues it for writing. */
+  private cut(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.events.length === 0 && this.dead.length === 0) return;
+    this.ready.push({ events: this.events, dead: this.dead, bytes: this.batchBytes, remaining: [...this.sinks] });
+    this.events = [];
+    this.dead = [];
+    this.batchBytes = 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.settings.max_in_flight_batches && this.ready.length > 0) {
+      const batch = this.ready.shift() as PendingBatch;
+      this.inFlight += 1;
+      void this.writeWithRetry(batch).finally(() => {
+        this.inFlight -= 1;
+        this.bufferedBytes -= batch.bytes;
+        this.pump();
+        this.updatePressure();
+        this.notifyIfIdle();
+      });
+    }
+  }
+
+  private async writeWithRetry(batch: PendingBatch): Promise<void> {
+    let delay = this.settings.retry_initial_ms;
+    for (;;) {
+      const results = await Promise.allSettled(batch.remaining.map((sink) => sink.write(batch)));
+      const failed: Sink[] = [];
+      results.forEach((result, i) => {
+        const sink = batch.remaining[i] as Sink;
+        if (result.status === 'rejected') {
+          failed.push(sink);
+          this.logWriteError(sink, result.reason);
+        }
+      });
+      batch.remaining = failed;
+      if (failed.length === 0) return;
+      if (this.stopping && Date.now() + delay > this.giveUpAtMs) {
+        const lost = batch.events.length + batch.dead.length;
+        this.lostOnShutdown += lost;
+        this.bufferMetrics.dropped('shutdown_timeout', lost);
+        this.logger.error({ events: lost, sinks: failed.map((s) => s.name) }, 'shutdown deadline reached: batch not written');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, this.settings.retry_max_ms);
+    }
+  }
+
+  private logWriteError(sink: Sink, reason: unknown): void {
+    this.bufferMetrics.error('sink_write');
+    const now = Date.now();
+    if (now - this.lastWriteErrorLogMs < 5000) return;
+    this.lastWriteErrorLogMs = now;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    this.logger.warn({ sink: sink.name, err: message }, 'write failed; retrying with backoff (sources pause while it lasts)');
+  }
+
+  private updatePressure(): void {
+    const full =
+      this.bufferedBytes >= this.settings.buffer_max_bytes ||
+      (this.inFlight >= this.settings.max_in_flight_batches && this.ready.length >= this.settings.max_in_flight_batches);
+    if (full && !this.paused) {
+      this.paused = true;
+      for (const source of this.sources) source.pause();
+    } else if (!full && this.paused && this.bufferedBytes < this.settings.buffer_max_bytes / 2 && this.ready.length === 0) {
+      this.paused = false;
+      for (const source of this.sources) source.resume();
+    }
+  }
+
+  /** Bytes read from sources and not yet confirmed by every sink. */
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  private notifyIfIdle(): void {
+    if (this.inFlight === 0 && this.ready.length === 0 && this.events.length === 0 && this.dead.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Writes what is buffered now and resolves when every sink confirmed it (used by tests and the demo). */
+  flush(): Promise<void> {
+    this.cut();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.notifyIfIdle();
+    });
+  }
+
+  /**
+   * Flushes everything and stops retrying at the deadline. Call after the sources stopped (they emit
+   * their last frames while stopping). Resolves true when everything was written.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.stopping = true;
+    this.giveUpAtMs = Date.now() + timeoutMs;
+    const idle = this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs + 1000);
+    });
+    const done = await Promise.race([idle.then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return done && this.lostOnShutdown === 0;
+  }
+}

@@ -1,0 +1,114 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { PipelineFile } from '../config/pipeline.js';
+import { FortistreamError, errorMessage } from '../errors.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { createRedisStreamsSink } from '../sinks/redis-streams.js';
+import { createSyslogSource } from '../sources/syslog/index.js';
+import type { Sink, Source, SourceContext } from './contracts.js';
+import { EventPipeline } from './pipeline.js';
+
+export interface WorkerOptions {
+  readonly pipeline: Readonly<PipelineFile>;
+  /** A connected client; the worker does not own it (the caller quits it). */
+  readonly redis: Redis;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface Worker {
+  readonly metrics: Metrics;
+  readonly pipeline: EventPipeline;
+  /** Opens every listener; rejects (after closing those already open) when one cannot bind. */
+  start(): Promise<void>;
+  /** Stops accepting, flushes what was read, closes. Resolves true when nothing was lost. */
+  stop(): Promise<boolean>;
+  /** Bound addresses by source name (port 0 in the file resolves here). */
+  addresses(): Record<string, { host: string; port: number }>;
+  /** Full names of the streams this worker writes, for display. */
+  streams(): { events: string[]; dead: string[] };
+}
+
+/** Assembles sources → parse → batch → sinks from a validated pipeline. Never listens until start(). */
+export function createWorker(options: WorkerOptions): Worker {
+  const { pipeline, redis, logger } = options;
+  const metrics = options.metrics ?? createMetrics();
+  const prefix = pipeline.redis.key_prefix;
+
+  const sinks: Sink[] = Object.entries(pipeline.sinks).map(([name, settings]) =>
+    createRedisStreamsSink({
+      name,
+      redis,
+      settings: {
+        ...settings,
+        stream: prefix + settings.stream,
+        dead_letter_stream: prefix + settings.dead_letter_stream,
+      },
+      metrics: metrics.component(name, settings.type),
+      logger: logger.child({ component: name }),
+      redisLatency: metrics.redisLatency,
+    }),
+  );
+
+  const eventPipeline = new EventPipeline({
+    settings: pipeline.pipeline,
+    sinks,
+    logger: logger.child({ component: 'pipeline' }),
+    parseMetrics: metrics.component('parse', 'fortigate'),
+    bufferMetrics: metrics.component('buffer', 'memory'),
+  });
+
+  const sources: Source[] = Object.entries(pipeline.sources).map(([name, settings]) => {
+    const context: SourceContext = {
+      emit: settings.mode === 'udp' ? eventPipeline.acceptOrDrop : eventPipeline.accept,
+      dead: eventPipeline.acceptDead,
+      logger: logger.child({ component: name }),
+      metrics: metrics.component(name, `syslog_${settings.mode}`),
+    };
+    return createSyslogSource(name, settings, context);
+  });
+  eventPipeline.attachSources(sources);
+
+  let started: Source[] = [];
+
+  return {
+    metrics,
+    pipeline: eventPipeline,
+    async start() {
+      for (const source of sources) {
+        try {
+          await source.start();
+          started.push(source);
+        } catch (error) {
+          await Promise.allSettled(started.map((s) => s.stop()));
+          started = [];
+          throw new FortistreamError('FST_LISTEN_FAILED', `source "${source.name}" cannot listen: ${errorMessage(error)}`, {
+            cause: error,
+          });
+        }
+      }
+    },
+    async stop() {
+      await Promise.allSettled(started.map((s) => s.stop()));
+      started = [];
+      const flushed = await eventPipeline.drain(pipeline.pipeline.shutdown_timeout_seconds * 1000);
+      await Promise.allSettled(sinks.map((s) => s.close()));
+      return flushed;
+    },
+    addresses() {
+      const out: Record<string, { host: string; port: number }> = {};
+      for (const source of sources) {
+        const address = source.address();
+        if (address) out[source.name] = address;
+      }
+      return out;
+    },
+    streams() {
+      const values = Object.values(pipeline.sinks);
+      return {
+        events: values.map((s) => prefix + s.stream),
+        dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
+      };
+    },
+  };
+}
