@@ -56,6 +56,7 @@ export const pipelineFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Map<string, string>();
     for (const [name, source] of Object.entries(file.sources)) {
+      if (/:0$/.test(source.address)) continue; // port 0: the kernel picks a different free port for each
       const key = `${source.mode === 'udp' ? 'udp' : 'tcp'} ${source.address}`;
       const other = seen.get(key);
       if (other) {

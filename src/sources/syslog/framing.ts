@@ -1,0 +1,421 @@
+import type { DeadReasonCode } from '../../parse/event.js';
+
+/**
+ * Syslog framing for byte streams (RFC 6587) and datagrams.
+ *
+ * Stream framing is decided per connection by its first frame: `NONZERO-DIGIT *DIGIT SP` (at most
+ * 9 digits) means octet counting (`MSG-LEN SP SYSLOG-MSG`, what FortiGate `mode reliable` sends),
+ * anything else means LF-terminated ("non-transparent") framing. The decision then holds for the
+ * connection. In octet mode a bad prefix is dead-lettered with the bytes up to the next LF and the
+ * framer resynchronises after that LF, still in octet mode.
+ *
+ * Memory per connection stays within ~max_frame_bytes: an oversized frame is cut at
+ * max_frame_bytes (emitted as truncated, or dead-lettered) and the rest is skipped as it arrives,
+ * never buffered. Frames that lie inside one chunk are zero-copy views of that chunk.
+ */
+
+export type OversizePolicy = 'truncate' | 'dead_letter';
+
+export interface FramingOptions {
+  readonly maxFrameBytes: number;
+  readonly oversize: OversizePolicy;
+}
+
+/** Where frames and dead letters go; called synchronously from `push()` / `end()`. */
+export interface FramingHandlers {
+  frame(data: Buffer, truncated: boolean): void;
+  dead(code: DeadReasonCode, reason: string, raw: Buffer): void;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const DIGIT_0 = 0x30;
+const DIGIT_1 = 0x31;
+const DIGIT_9 = 0x39;
+/** RFC 6587 gives no limit; nine digits (< 1 GB) is far above any sane max_frame_bytes. */
+const MAX_PREFIX_DIGITS = 9;
+
+const enum Framing {
+  Detect,
+  Octet,
+  Lines,
+}
+
+const enum State {
+  /** Between frames. */
+  Start,
+  /** Reading MSG-LEN digits. */
+  Prefix,
+  /** Collecting the MSG-LEN bytes of an octet-counted frame (or its first max_frame_bytes). */
+  OctetBody,
+  /** Dropping the rest of an oversized octet-counted frame. */
+  Skip,
+  /** Collecting an LF-terminated line. */
+  Line,
+  /** Dropping the rest of an oversized line, up to its LF. */
+  LineDiscard,
+  /** Collecting a malformed length prefix (and what follows) up to the next LF. */
+  BadPrefix,
+}
+
+/** Incremental framer for one TCP/TLS connection. */
+export class StreamFramer {
+  private readonly maxFrameBytes: number;
+  private readonly oversize: OversizePolicy;
+  private readonly handlers: FramingHandlers;
+
+  private framing: Framing = Framing.Detect;
+  private state: State = State.Start;
+  private ended = false;
+
+  private prefixValue = 0;
+  private prefixDigits = 0;
+
+  /** Octet frame: bytes to collect into `body` (min(MSG-LEN, max)), the declared MSG-LEN, and the rest to skip. */
+  private body: Buffer | undefined;
+  private bodyFilled = 0;
+  private bodyWanted = 0;
+  private declaredLength = 0;
+  private skipRemaining = 0;
+
+  /** Line / bad-prefix collection: views of chunks, total length kept below max + 2. */
+  private pieces: Buffer[] = [];
+  private piecesLength = 0;
+
+  constructor(options: FramingOptions, handlers: FramingHandlers) {
+    this.maxFrameBytes = options.maxFrameBytes;
+    this.oversize = options.oversize;
+    this.handlers = handlers;
+  }
+
+  /** The framing this connection uses, once known. */
+  get mode(): 'detect' | 'octet' | 'lf' {
+    return this.framing === Framing.Octet ? 'octet' : this.framing === Framing.Lines ? 'lf' : 'detect';
+  }
+
+  push(chunk: Buffer): void {
+    if (this.ended) return;
+    const length = chunk.length;
+    let pos = 0;
+    while (pos < length) {
+      switch (this.state) {
+        case State.Start: {
+          const c = chunk[pos] as number;
+          if (this.framing === Framing.Lines) {
+            this.state = State.Line;
+            break;
+          }
+          if (c === LF || c === CR) {
+            pos++;
+            break;
+          }
+          if (c >= DIGIT_1 && c <= DIGIT_9) {
+            this.prefixValue = c - DIGIT_0;
+            this.prefixDigits = 1;
+            this.state = State.Prefix;
+            pos++;
+            break;
+          }
+          if (this.framing === Framing.Detect) {
+            this.framing = Framing.Lines;
+            this.state = State.Line;
+            break;
+          }
+          this.state = State.BadPrefix;
+          break;
+        }
+
+        case State.Prefix:
+          pos = this.readPrefix(chunk, pos);
+          break;
+
+        case State.OctetBody: {
+          const available = length - pos;
+          if (this.bodyFilled === 0 && available >= this.bodyWanted) {
+            // Fast path: the whole frame is in this chunk.
+            const end = pos + this.bodyWanted;
+            this.completeOctetFrame(chunk.subarray(pos, end));
+            pos = end;
+            break;
+          }
+          if (this.body === undefined) this.body = Buffer.allocUnsafe(this.bodyWanted);
+          const take = Math.min(available, this.bodyWanted - this.bodyFilled);
+          chunk.copy(this.body, this.bodyFilled, pos, pos + take);
+          this.bodyFilled += take;
+          pos += take;
+          if (this.bodyFilled === this.bodyWanted) {
+            const data = this.body;
+            this.body = undefined;
+            this.bodyFilled = 0;
+            this.completeOctetFrame(data);
+          }
+          break;
+        }
+
+        case State.Skip: {
+          const take = Math.min(length - pos, this.skipRemaining);
+          this.skipRemaining -= take;
+          pos += take;
+          if (this.skipRemaining === 0) this.state = State.Start;
+          break;
+        }
+
+        case State.Line:
+          pos = this.readLines(chunk, pos);
+          break;
+
+        case State.LineDiscard: {
+          const nl = chunk.indexOf(LF, pos);
+          if (nl < 0) {
+            pos = length;
+          } else {
+            pos = nl + 1;
+            this.state = State.Start;
+          }
+          break;
+        }
+
+        case State.BadPrefix: {
+          const nl = chunk.indexOf(LF, pos);
+          const segmentEnd = nl < 0 ? length : nl;
+          this.collectBounded(chunk.subarray(pos, segmentEnd));
+          if (nl < 0) {
+            pos = length;
+          } else {
+            pos = nl + 1;
+            this.state = State.Start;
+            this.deadBadPrefix();
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /** The peer closed (or we are stopping): flush what is complete, dead-letter what is not. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    switch (this.state) {
+      case State.Prefix:
+        if (this.framing === Framing.Detect) {
+          // Digits only, then EOF: not a length prefix after all, but an unterminated line.
+          this.handlers.frame(Buffer.from(String(this.prefixValue), 'latin1'), false);
+        } else {
+          this.handlers.dead(
+            'frame_truncated_by_peer',
+            'connection ended inside an octet-counting length prefix',
+            Buffer.from(String(this.prefixValue), 'latin1'),
+          );
+        }
+        break;
+      case State.OctetBody: {
+        const raw = this.body === undefined ? Buffer.alloc(0) : this.body.subarray(0, this.bodyFilled);
+        this.handlers.dead(
+          'frame_truncated_by_peer',
+          `connection ended after ${this.bodyFilled} of ${this.declaredLength} announced bytes`,
+          raw,
+        );
+        break;
+      }
+      case State.Line:
+        // An unterminated last line is a whole log (what `nc`, loggers and Vector's line codec do).
+        if (this.piecesLength > 0) this.finishLine(this.pieces, this.piecesLength);
+        break;
+      case State.BadPrefix:
+        this.deadBadPrefix();
+        break;
+      default:
+        break;
+    }
+    this.state = State.Start;
+    this.body = undefined;
+    this.pieces = [];
+    this.piecesLength = 0;
+  }
+
+  private readPrefix(chunk: Buffer, start: number): number {
+    const length = chunk.length;
+    let pos = start;
+    while (pos < length) {
+      const c = chunk[pos] as number;
+      if (c >= DIGIT_0 && c <= DIGIT_9) {
+        if (this.prefixDigits === MAX_PREFIX_DIGITS) return this.notAPrefix(pos);
+        this.prefixValue = this.prefixValue * 10 + (c - DIGIT_0);
+        this.prefixDigits++;
+        pos++;
+        continue;
+      }
+      if (c === SP) {
+        this.framing = Framing.Octet;
+        this.beginOctetBody(this.prefixValue);
+        return pos + 1;
+      }
+      return this.notAPrefix(pos);
+    }
+    return pos;
+  }
+
+  /** The digits read so far are not a length prefix; `pos` (not consumed) is the offending byte. */
+  private notAPrefix(pos: number): number {
+    const digits = Buffer.from(String(this.prefixValue), 'latin1');
+    this.pieces = [digits];
+    this.piecesLength = digits.length;
+    if (this.framing === Framing.Detect) {
+      // First frame of the connection: it is a line that happens to start with digits.
+      this.framing = Framing.Lines;
+      this.state = State.Line;
+    } else {
+      this.state = State.BadPrefix;
+    }
+    return pos;
+  }
+
+  private beginOctetBody(declared: number): void {
+    this.declaredLength = declared;
+    this.bodyWanted = Math.min(declared, this.maxFrameBytes);
+    this.bodyFilled = 0;
+    this.body = undefined;
+    this.state = State.OctetBody;
+  }
+
+  private completeOctetFrame(data: Buffer): void {
+    if (this.declaredLength > this.maxFrameBytes) {
+      this.skipRemaining = this.declaredLength - this.maxFrameBytes;
+      this.state = State.Skip;
+      this.emitOversized(data, `announced length ${this.declaredLength}`);
+      return;
+    }
+    this.state = State.Start;
+    // Some senders count a trailing LF (or CRLF) into MSG-LEN; the frame carries no line terminator.
+    let end = data.length;
+    if (end > 0 && data[end - 1] === LF) end--;
+    if (end > 0 && data[end - 1] === CR) end--;
+    if (end === 0) return;
+    this.handlers.frame(end === data.length ? data : data.subarray(0, end), false);
+  }
+
+  private readLines(chunk: Buffer, start: number): number {
+    const length = chunk.length;
+    const max = this.maxFrameBytes;
+    let pos = start;
+    while (pos < length) {
+      const nl = chunk.indexOf(LF, pos);
+      if (nl < 0) {
+        this.pieces.push(chunk.subarray(pos));
+        this.piecesLength += length - pos;
+        // One byte of slack for a CR that the LF would strip.
+        if (this.piecesLength > max + 1) this.lineTooLong();
+        return length;
+      }
+      if (this.piecesLength > 0) {
+        if (nl > pos) {
+          this.pieces.push(chunk.subarray(pos, nl));
+          this.piecesLength += nl - pos;
+        }
+        const pieces = this.pieces;
+        const total = this.piecesLength;
+        this.pieces = [];
+        this.piecesLength = 0;
+        this.finishLine(pieces, total);
+      } else {
+        let end = nl;
+        if (end > pos && chunk[end - 1] === CR) end--;
+        if (end > pos) {
+          if (end - pos > max) this.emitOversized(chunk.subarray(pos, pos + max), 'line');
+          else this.handlers.frame(chunk.subarray(pos, end), false);
+        }
+      }
+      pos = nl + 1;
+    }
+    return pos;
+  }
+
+  /** A line gathered from several chunks (no LF inside). */
+  private finishLine(pieces: Buffer[], total: number): void {
+    let length = total;
+    const last = pieces[pieces.length - 1];
+    if (last !== undefined && last.length > 0 && last[last.length - 1] === CR) length--;
+    if (length === 0) return;
+    if (length > this.maxFrameBytes) {
+      this.emitOversized(Buffer.concat(pieces, this.maxFrameBytes), 'line');
+      return;
+    }
+    // concat with a shorter total length drops the trailing CR without another copy.
+    this.handlers.frame(pieces.length === 1 && length === total ? (last as Buffer) : Buffer.concat(pieces, length), false);
+  }
+
+  private lineTooLong(): void {
+    const head = Buffer.concat(this.pieces, this.maxFrameBytes);
+    this.pieces = [];
+    this.piecesLength = 0;
+    this.state = State.LineDiscard;
+    this.emitOversized(head, 'line');
+  }
+
+  private emitOversized(head: Buffer, what: string): void {
+    if (this.oversize === 'truncate') {
+      this.handlers.frame(head, true);
+    } else {
+      this.handlers.dead(
+        'frame_too_large',
+        `frame (${what}) longer than max_frame_bytes ${this.maxFrameBytes}; first ${this.maxFrameBytes} bytes kept`,
+        head,
+      );
+    }
+  }
+
+  /** Keeps at most max_frame_bytes of a malformed frame for its dead letter. */
+  private collectBounded(segment: Buffer): void {
+    const room = this.maxFrameBytes - this.piecesLength;
+    if (room <= 0 || segment.length === 0) return;
+    const kept = segment.length > room ? segment.subarray(0, room) : segment;
+    this.pieces.push(kept);
+    this.piecesLength += kept.length;
+  }
+
+  private deadBadPrefix(): void {
+    let raw = Buffer.concat(this.pieces, this.piecesLength);
+    this.pieces = [];
+    this.piecesLength = 0;
+    if (raw.length > 0 && raw[raw.length - 1] === CR) raw = raw.subarray(0, raw.length - 1);
+    this.handlers.dead(
+      'bad_length_prefix',
+      'octet-counted connection: frame does not start with MSG-LEN SP (1-9 digits, no leading zero)',
+      raw,
+    );
+  }
+}
+
+/**
+ * Splits one UDP datagram: one datagram is one log, but FortiGate and relays sometimes pack several
+ * LF-separated logs into one. Empty lines are skipped, a trailing CR is stripped, and
+ * max_frame_bytes applies to each log.
+ */
+export function splitDatagram(datagram: Buffer, options: FramingOptions, handlers: FramingHandlers): void {
+  const length = datagram.length;
+  const max = options.maxFrameBytes;
+  let pos = 0;
+  while (pos < length) {
+    let nl = datagram.indexOf(LF, pos);
+    if (nl < 0) nl = length;
+    let end = nl;
+    if (end > pos && datagram[end - 1] === CR) end--;
+    const size = end - pos;
+    if (size > max) {
+      const head = datagram.subarray(pos, pos + max);
+      if (options.oversize === 'truncate') handlers.frame(head, true);
+      else {
+        handlers.dead(
+          'frame_too_large',
+          `datagram log of ${size} bytes longer than max_frame_bytes ${max}; first ${max} bytes kept`,
+          head,
+        );
+      }
+    } else if (size > 0) {
+      handlers.frame(size === length ? datagram : datagram.subarray(pos, end), false);
+    }
+    pos = nl + 1;
+  }
+}
