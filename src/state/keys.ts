@@ -1,0 +1,117 @@
+/**
+ * The only module that builds Redis key strings for live state (sessions, counters).
+ *
+ * Layout (P = prefix, default `fortistream:`; A = the audit stream, default `P` + `audit`):
+ *
+ * | key                                  | type   | holds                                              |
+ * |--------------------------------------|--------|----------------------------------------------------|
+ * | `A`  (= `fortistream:audit`)         | stream | audit entries (session.opened/closed/expired/…)    |
+ * | `P{A}:session:<id>`                  | hash   | one session (short field names: session-model.ts)  |
+ * | `P{A}:ip`                            | hash   | IP (source or tunnel) → space-separated session ids|
+ * | `P{A}:user`                          | hash   | ASCII-lowercased user → space-separated session ids|
+ * | `P{A}:device:<device>`               | hash   | session id → '' (one FortiGate's sessions)         |
+ * | `P{A}:ext:<device>`                  | hash   | `<method>|<external id>` → session id              |
+ * | `P{A}:expiry`                        | zset   | session id scored by expires_ms (the sweep's index)|
+ * | `P` + `counter:{<name>|<key>}`       | hash   | sliding-window buckets of one counter key          |
+ * | `P` + `counter:{<name>|<key>}:alert` | string | alert marker: last bucket of the alerted window    |
+ *
+ * Why one hash tag for all identity keys: a session and its indices (by IP, by user, by device,
+ * by external id, expiry) change together in one Lua script, and an IP index and a user index have
+ * no natural tag in common, so every identity key must live in one slot. Identity state is small
+ * (≤ 1 KB per live session, tens of thousands of sessions at most), so one slot — one node of a
+ * cluster — holds it comfortably; counters, the high-volume state, spread across slots instead.
+ *
+ * Memory shapes the indices (budget: 1 KB per live session). A top-level key costs ~100 bytes
+ * before its data, and Redis 7.0 stores even a one-member set of strings as a hashtable (~250 bytes),
+ * so one key per IP and per user would take half the budget. Instead one hash maps every IP (and
+ * one every user) to its few session ids (~70 bytes per entry); a device, which has many sessions,
+ * gets its own hash of ids. Lookups stay O(1): HGET, then HGETALL per session.
+ *
+ * Why the tag is the audit stream's own name: a key without braces hashes as a whole, so
+ * `fortistream:audit` lives in the slot of CRC16("fortistream:audit"); a key that carries
+ * `{fortistream:audit}` as its tag lands in the same slot. The scripts can then XADD the audit
+ * entry in the same atomic call as the state change, and the stream keeps the name DESIGN.md
+ * promises. Renaming the audit stream therefore moves the identity keys as well.
+ *
+ * Every identity key also gets a Redis TTL (expiry + grace, a safety net; the sweep is
+ * authoritative). Counter keys get window + lateness + bucket, so idle keys disappear.
+ *
+ * Lua builds the per-session keys from `sessionBase` (see `lua/includes/session-common.lua`), which
+ * mirrors the functions below; the integration tests check that both agree.
+ */
+
+/** Options every state module takes. */
+export interface StateKeyOptions {
+  /** Prefix of every key; default `fortistream:`. */
+  readonly prefix?: string;
+  /** The audit stream; default `<prefix>audit`. Also the hash tag of every identity key. */
+  readonly auditStream?: string;
+}
+
+export const DEFAULT_PREFIX = 'fortistream:';
+
+/** ASCII-only lower-casing, identical to Lua's `string.lower` in Redis, so both sides build the same key. */
+export function normalizeUserForIndex(user: string): string {
+  return user.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+}
+
+export interface StateKeys {
+  readonly prefix: string;
+  readonly auditStream: string;
+  /** Common start of every identity key: `P{A}:`; passed to the session scripts. */
+  readonly sessionBase: string;
+  session(id: string): string;
+  /** Hash: IP → space-separated session ids. */
+  readonly ipIndex: string;
+  /** Hash: normalized user → space-separated session ids. */
+  readonly userIndex: string;
+  /** Field of `userIndex` for a user. */
+  userIndexField(user: string): string;
+  deviceIndex(device: string): string;
+  externalIdIndex(device: string): string;
+  /** Field of `externalIdIndex(device)`; method names never contain `|`, so the pair is unambiguous. */
+  externalIdField(method: string, externalId: string): string;
+  readonly expiry: string;
+  counterBuckets(counter: string, key: string): string;
+  counterAlert(counter: string, key: string): string;
+  /** SCAN MATCH pattern for the bucket keys of one counter. */
+  counterScanPattern(counter: string): string;
+  /** Inverse of `counterBuckets` for keys returned by the scan pattern; undefined for other keys. */
+  counterKeyFromBucketsKey(counter: string, redisKey: string): string | undefined;
+}
+
+/** Escapes glob metacharacters for SCAN MATCH. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+export function createStateKeys(options: StateKeyOptions = {}): StateKeys {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const auditStream = options.auditStream ?? `${prefix}audit`;
+  if (auditStream.includes('{') || auditStream.includes('}')) {
+    throw new Error(`audit stream name must not contain braces (it is used as the hash tag): ${auditStream}`);
+  }
+  const sessionBase = `${prefix}{${auditStream}}:`;
+  const counterStart = (counter: string): string => `${prefix}counter:{${counter}|`;
+  return {
+    prefix,
+    auditStream,
+    sessionBase,
+    session: (id) => `${sessionBase}session:${id}`,
+    ipIndex: `${sessionBase}ip`,
+    userIndex: `${sessionBase}user`,
+    userIndexField: normalizeUserForIndex,
+    deviceIndex: (device) => `${sessionBase}device:${device}`,
+    externalIdIndex: (device) => `${sessionBase}ext:${device}`,
+    externalIdField: (method, externalId) => `${method}|${externalId}`,
+    expiry: `${sessionBase}expiry`,
+    counterBuckets: (counter, key) => `${counterStart(counter)}${key}}`,
+    counterAlert: (counter, key) => `${counterStart(counter)}${key}}:alert`,
+    counterScanPattern: (counter) => `${escapeGlob(counterStart(counter))}*}`,
+    counterKeyFromBucketsKey(counter, redisKey) {
+      const start = counterStart(counter);
+      if (!redisKey.startsWith(start) || !redisKey.endsWith('}')) return undefined;
+      return redisKey.slice(start.length, -1);
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { createCounterStore, type CounterSpec } from '../../../src/state/counters.js';
+import { StateScriptErrorCode } from '../../../src/state/errors.js';
+import { uniquePrefix } from '../../support/redis.js';
+import { BACKENDS, T0, useBackendClient, useLocalCluster } from './state-test-kit.js';
+
+const cluster = useLocalCluster();
+
+/** 60 s window in 10 s buckets; alert at 5. T0 is a multiple of 10 s. */
+const failed: CounterSpec = { name: 'failed_logins_by_user', windowSeconds: 60, bucketSeconds: 10, threshold: 5 };
+const s = (seconds: number): number => T0 + seconds * 1000;
+
+describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
+  const redis = useBackendClient(backend, cluster);
+  const setup = () => createCounterStore(redis(), { prefix: uniquePrefix('counter') });
+
+  it('slides across bucket boundaries with exact sums', async () => {
+    const store = setup();
+    const counter = { ...failed, threshold: undefined };
+    await store.apply([1, 15, 19, 59].map((t) => ({ counter, key: 'alice', timeMs: s(t) })), s(59));
+    expect((await store.read(counter, 'alice', s(59))).value).toBe(4);
+    // At 60 s the bucket [0, 10) leaves the window (60 s − 60 s window, exclusive).
+    const at60 = await store.read(counter, 'alice', s(60));
+    expect(at60).toMatchObject({ value: 3, windowStartMs: s(10), windowEndMs: s(70) });
+    expect(at60.buckets.map((b) => [b.startMs, b.value, b.firstEventMs, b.lastEventMs])).toEqual([
+      [s(10), 2, s(15), s(19)],
+      [s(50), 1, s(59), s(59)],
+    ]);
+    expect((await store.read(counter, 'alice', s(69))).value).toBe(3);
+    expect((await store.read(counter, 'alice', s(70))).value).toBe(1);
+    expect((await store.read(counter, 'alice', s(120))).value).toBe(0);
+    // A later call drops the buckets that left the window (no lateness configured).
+    await store.apply([{ counter, key: 'alice', timeMs: s(75) }], s(75));
+    const fields = await redis().hkeys(store.layout.counterBuckets(counter.name, 'alice'));
+    expect(fields.sort()).toEqual([`c:${s(50)}`, `c:${s(70)}`, `f:${s(50)}`, `f:${s(70)}`, `l:${s(50)}`, `l:${s(70)}`].sort());
+  });
+
+  it('combines a batch into one bucket entry and reports applied events', async () => {
+    const store = setup();
+    const counter = { ...failed, threshold: undefined };
+    const updates = Array.from({ length: 100 }, (_, i) => ({ counter, key: 'bob', timeMs: s(20) + i }));
+    expect(await store.apply(updates, s(20))).toEqual({ alerts: [], applied: 100, late: 0 });
+    expect(await redis().hgetall(store.layout.counterBuckets(counter.name, 'bob'))).toEqual({
+      [`c:${s(20)}`]: '100',
+      [`f:${s(20)}`]: String(s(20)),
+      [`l:${s(20)}`]: String(s(20) + 99),
+    });
+  });
+
+  it('does not apply late events and counts them', async () => {
+    const store = setup();
+    const counter = { ...failed, threshold: undefined };
+    const result = await store.apply(
+      [
+        { counter, key: 'carol', timeMs: s(100), increment: 1 },
+        { counter, key: 'carol', timeMs: s(139) }, // bucket 130: ≤ 200 − 60 → outside the window
+        { counter, key: 'carol', timeMs: s(141) }, // bucket 140: ≤ 140 → late too
+        { counter, key: 'carol', timeMs: s(150) }, // bucket 150: in the window
+        { counter, key: 'carol', timeMs: s(200) },
+      ],
+      s(200),
+    );
+    expect(result).toEqual({ alerts: [], applied: 2, late: 3 });
+    expect((await store.read(counter, 'carol', s(200))).value).toBe(2);
+    const fields = await redis().hkeys(store.layout.counterBuckets(counter.name, 'carol'));
+    expect(fields.filter((f) => f.startsWith('c:')).sort()).toEqual([`c:${s(150)}`, `c:${s(200)}`]);
+  });
+
+  it('applies events within the lateness bound, which can still alert for their own window', async () => {
+    const store = setup();
+    const counter: CounterSpec = { ...failed, latenessSeconds: 60 };
+    await store.apply([{ counter, key: 'dan', timeMs: s(300) }], s(300));
+    // Five failures from a delayed source at 200–204 s: outside the current window, within lateness.
+    const result = await store.apply([0, 1, 2, 3, 4].map((i) => ({ counter, key: 'dan', timeMs: s(200 + i) })), s(300));
+    expect(result.late).toBe(0);
+    expect(result.applied).toBe(5);
+    expect(result.alerts).toEqual([
+      expect.objectContaining({ value: 5, firstEventMs: s(200), lastEventMs: s(204), windowStartMs: s(150), windowEndMs: s(210) }),
+    ]);
+    expect((await store.read(counter, 'dan', s(300))).value).toBe(1);
+    // 81 s behind the window start (300 − 60 − 60 = 180): late.
+    expect((await store.apply([{ counter, key: 'dan', timeMs: s(179) }], s(300))).late).toBe(1);
+  });
+
+  it('alerts once per window when the threshold is reached, and again in the next window', async () => {
+    const store = setup();
+    const first = await store.apply([1, 2, 3, 4].map((t) => ({ counter: failed, key: 'eve', timeMs: s(t) })), s(4));
+    expect(first.alerts).toEqual([]);
+    const crossing = await store.apply([{ counter: failed, key: 'eve', timeMs: s(12) }], s(12));
+    expect(crossing.alerts).toEqual([
+      {
+        counter: 'failed_logins_by_user',
+        key: 'eve',
+        value: 5,
+        threshold: 5,
+        windowSeconds: 60,
+        windowStartMs: s(-40),
+        windowEndMs: s(20),
+        firstEventMs: s(1),
+        lastEventMs: s(12),
+      },
+    ]);
+    expect(await redis().get(store.layout.counterAlert(failed.name, 'eve'))).toBe(String(s(10)));
+    // Still above the threshold within the same window: no second alert.
+    for (const t of [13, 30, 35, 55, 69]) {
+      expect((await store.apply([{ counter: failed, key: 'eve', timeMs: s(t) }], s(t))).alerts).toEqual([]);
+    }
+    // From bucket 70 on, the window no longer overlaps the alerted one: 30, 35, 55, 69, 71 → fires.
+    const next = await store.apply([{ counter: failed, key: 'eve', timeMs: s(71) }], s(71));
+    expect(next.alerts).toEqual([
+      expect.objectContaining({ value: 5, windowStartMs: s(20), windowEndMs: s(80), firstEventMs: s(30), lastEventMs: s(71) }),
+    ]);
+    expect((await store.apply([{ counter: failed, key: 'eve', timeMs: s(72) }], s(72))).alerts).toEqual([]);
+  });
+
+  it('sets TTLs so idle keys disappear: buckets and alert marker', async () => {
+    const store = setup();
+    const counter: CounterSpec = { ...failed, threshold: 1, latenessSeconds: 30 };
+    await store.apply([{ counter, key: 'frank', timeMs: s(1) }], s(1));
+    const ttl = await redis().pttl(store.layout.counterBuckets(counter.name, 'frank'));
+    expect(ttl).toBeGreaterThan(95_000);
+    expect(ttl).toBeLessThanOrEqual(100_000); // window 60 + lateness 30 + bucket 10
+    const alertTtl = await redis().pttl(store.layout.counterAlert(counter.name, 'frank'));
+    expect(alertTtl).toBeGreaterThan(95_000);
+    expect(alertTtl).toBeLessThanOrEqual(100_000);
+  });
+
+  it('handles many keys in one batch without CROSSSLOT and lists them', async () => {
+    const store = setup();
+    const counter = { ...failed, threshold: 2 };
+    const ips = Array.from({ length: 40 }, (_, i) => `10.0.0.${i}`);
+    const result = await store.apply(
+      ips.flatMap((ip) => [
+        { counter, key: ip, timeMs: s(1) },
+        { counter, key: ip, timeMs: s(2) },
+      ]),
+      s(2),
+    );
+    expect(result.applied).toBe(80);
+    expect(result.alerts.map((a) => a.key).sort()).toEqual([...ips].sort());
+    expect((await store.keys(counter)).sort()).toEqual([...ips].sort());
+    expect(await store.keys('other_counter')).toEqual([]);
+    if (backend === 'cluster') {
+      const slots = new Set<number>();
+      for (const ip of ips) slots.add(Number(await redis().call('CLUSTER', 'KEYSLOT', store.layout.counterBuckets(counter.name, ip))));
+      expect(slots.size).toBeGreaterThan(10);
+    }
+  });
+
+  it('returns error codes for bad arguments from the script itself', async () => {
+    const store = setup();
+    const bucketsKey = store.layout.counterBuckets('x', 'k');
+    const alertKey = store.layout.counterAlert('x', 'k');
+    await expect(redis().fortistreamCounterAdd(bucketsKey, alertKey, s(0), 65_000, 10_000, 0, 0, 0)).resolves.toBe(StateScriptErrorCode.BadWindow);
+    await expect(redis().fortistreamCounterAdd(bucketsKey, alertKey, s(0), 60_000, 10_000, 0, 0, 2, s(0))).resolves.toBe(
+      StateScriptErrorCode.BadArgument,
+    );
+  });
+});
