@@ -31,7 +31,7 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
   });
   try {
     const redis = await connectRedis(choice.url, pipeline.redis.connect_timeout_ms);
-    const worker = createWorker({ pipeline, redis, logger });
+    const worker = createWorker({ pipeline, redis, redisUrl: choice.url, logger });
     try {
       await worker.start();
     } catch (error) {

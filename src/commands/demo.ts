@@ -40,7 +40,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
   const prefix = choice.privateServer ? 'fortistream:' : `fortistream-demo-${Date.now()}:`;
   const pipeline = parsePipelineText(DEMO_PIPELINE.replace('PREFIX', prefix), '(demo pipeline)');
   const redis = await connectRedis(choice.url, 5000);
-  const worker = createWorker({ pipeline, redis, logger });
+  const worker = createWorker({ pipeline, redis, redisUrl: choice.url, logger });
   try {
     await worker.start();
     const addresses = worker.addresses();
@@ -97,7 +97,17 @@ async function summarize(
     for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
     return out;
   };
-  const firstEvents = (await redis.xrange(eventStream, '-', '+', 'COUNT', 3)).map(([, fields]) => toObject(fields));
+  // Show a few different kinds of event rather than the first three lines.
+  const seenKinds = new Set<string>();
+  const firstEvents: Record<string, string>[] = [];
+  for (const [, fields] of await redis.xrange(eventStream, '-', '+', 'COUNT', 200)) {
+    const event = toObject(fields);
+    const kind = `${event['fortinet.firewall.type'] ?? ''}/${event['event.category'] ?? ''}/${event['event.action'] ?? ''}`;
+    if (seenKinds.has(kind)) continue;
+    seenKinds.add(kind);
+    firstEvents.push(event);
+    if (firstEvents.length === 4) break;
+  }
   const deadLetters = (await redis.xrange(deadStream, '-', '+', 'COUNT', 20)).map(([, fields]) => toObject(fields));
   return {
     ...head,
@@ -129,7 +139,7 @@ function printReport(report: DemoReport, print: (line: string) => void): void {
   print('Stream lengths:');
   for (const [stream, length] of Object.entries(report.streams)) print(`  ${stream}  ${length}`);
   print('');
-  print('First normalized events (selected fields):');
+  print('A few normalized events (selected fields):');
   for (const event of report.sample_events) {
     print('  {');
     for (const field of SHOWN_FIELDS) if (event[field] !== undefined) print(`    ${field}: ${event[field]}`);

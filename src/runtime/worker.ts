@@ -12,6 +12,8 @@ export interface WorkerOptions {
   readonly pipeline: Readonly<PipelineFile>;
   /** A connected client; the worker does not own it (the caller quits it). */
   readonly redis: Redis;
+  /** The same server's URL: the stream sinks open their own raw connection for pipelined XADD. */
+  readonly redisUrl?: string;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -39,6 +41,7 @@ export function createWorker(options: WorkerOptions): Worker {
     createRedisStreamsSink({
       name,
       redis,
+      ...(options.redisUrl !== undefined ? { url: options.redisUrl } : {}),
       settings: {
         ...settings,
         stream: prefix + settings.stream,

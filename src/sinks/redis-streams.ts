@@ -7,6 +7,9 @@ import type { ComponentMetrics } from '../observability/metrics.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import type { DeadLetter, Sink, SinkBatch } from '../runtime/contracts.js';
 import { safeRawText } from './escape.js';
+import { RespConnection, type ReplyError, type RespTlsOptions } from './resp/connection.js';
+import type { IdRange } from './resp/encode.js';
+import { RespXaddWriter } from './resp/xadd-writer.js';
 
 export const redisStreamsSinkSchema = z.strictObject({
   type: z.literal('redis_streams').describe('Writes events to a Redis Stream (XADD), dead letters to another'),
@@ -49,13 +52,14 @@ export const redisStreamsSinkSchema = z.strictObject({
 export type RedisStreamsSinkSettings = z.infer<typeof redisStreamsSinkSchema>;
 
 /**
- * How a batch goes to Redis (numbers: bench/scenarios/sink-xadd.mjs). `lua_packed` (the default, the
- * fastest measured, and the cheapest for both Node and Redis): one script call per chunk of entries,
- * the chunk sent as one MessagePack blob that the script unpacks with `cmsgpack`; all chunks in one
- * pipeline. `lua`: the same with the entries flattened into ARGV (ioredis's per-argument work costs
- * ~30% more). `pipeline`: one XADD per entry in one pipeline, no scripting (about half the speed).
+ * How a batch goes to Redis (numbers: bench/scenarios/sink-xadd.mjs). `resp` (the default when the
+ * sink has a `url`): the sink's own socket, every XADD of a batch pre-encoded as RESP2 into one buffer
+ * and sent in one write, replies only counted; the cheapest for Node by far and as cheap as plain XADDs
+ * for Redis. `lua_packed` (the default without a `url`): one script call per chunk of entries, sent as
+ * one MessagePack blob unpacked with `cmsgpack`. `lua`: the same with the entries flattened into ARGV.
+ * `pipeline`: one XADD per entry in one ioredis pipeline, no scripting.
  */
-export type RedisStreamsWriteStrategy = 'lua' | 'pipeline' | 'lua_packed';
+export type RedisStreamsWriteStrategy = 'lua' | 'pipeline' | 'lua_packed' | 'resp';
 
 export interface RedisStreamsSinkOptions {
   name: string;
@@ -64,8 +68,22 @@ export interface RedisStreamsSinkOptions {
   metrics: ComponentMetrics;
   logger: Logger;
   redisLatency?: Histogram<'operation'>;
-  /** Benchmarks and tests only: the write strategy (default `lua_packed`). */
+  /**
+   * The write strategy: `resp` when `url` is given, else `lua_packed`. `resp` without `url` falls back
+   * to `pipeline`.
+   */
   strategy?: RedisStreamsWriteStrategy;
+  /** Redis URL for the `resp` strategy's own connection (`redis://[[user]:pass@]host:port[/db]`, `rediss://`). */
+  url?: string;
+  /** TLS options for a `rediss://` url (ca, cert, key, rejectUnauthorized, servername). */
+  tls?: RespTlsOptions;
+  /**
+   * `resp` only: entries get explicit ids `<ms>-<seq>` (strictly increasing per sink, kept across the
+   * retries of one batch), so a retried batch whose entries already landed is skipped, not duplicated.
+   */
+  explicitIds?: boolean;
+  /** Benchmarks and tests only, `resp`: `MAXLEN ~` on every XADD (`each`, default) or on the last of a trip. */
+  respTrim?: 'each' | 'last';
   /** Benchmarks and tests only: most strings (names + values) in one script call (default 40,000). */
   maxStringsPerCall?: number;
 }
@@ -241,10 +259,14 @@ function errorMessage(error: unknown): string {
  */
 export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Sink {
   const { name, redis, settings, metrics, logger, redisLatency } = options;
-  const strategy = options.strategy ?? 'lua_packed';
+  const requested = options.strategy ?? (options.url === undefined ? 'lua_packed' : 'resp');
+  const strategy: RedisStreamsWriteStrategy = requested === 'resp' && options.url === undefined ? 'pipeline' : requested;
+  if (options.explicitIds === true && strategy !== 'resp') {
+    throw new Error(`redis_streams sink "${name}": explicit ids need the resp strategy and a url`);
+  }
   const maxStringsPerCall = options.maxStringsPerCall ?? 40_000;
   const log = logger.child({ component: name, kind: 'redis_streams' });
-  if (strategy !== 'pipeline') defineSinkCommands(redis);
+  if (strategy === 'lua' || strategy === 'lua_packed') defineSinkCommands(redis);
   const enqueue: Enqueue =
     strategy === 'pipeline'
       ? enqueueXaddPerEntry
@@ -287,11 +309,31 @@ export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Sink {
     return new RedisStreamsSinkError(message, { cause });
   }
 
+  const resp =
+    strategy === 'resp' && options.url !== undefined
+      ? createRespBatchWriter({
+          url: options.url,
+          ...(options.tls ? { tls: options.tls } : {}),
+          explicitIds: options.explicitIds === true,
+          trim: options.respTrim ?? 'each',
+          settings,
+          redis,
+          failure,
+          latency,
+        })
+      : undefined;
+
   return {
     name,
     async write(batch: SinkBatch): Promise<void> {
       const { events, dead } = batch;
       if (events.length === 0 && dead.length === 0) return;
+      if (resp !== undefined) {
+        const bytes = await resp.write(batch);
+        metrics.sentEvents(events.length);
+        metrics.sentBytes(bytes);
+        return;
+      }
       const perTrip = settings.batch_max_events;
       if (events.length <= perTrip && dead.length <= perTrip) {
         await writeOnce(events, dead);
@@ -309,7 +351,191 @@ export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Sink {
       metrics.sentBytes(bytes);
     },
     async close(): Promise<void> {
-      // The sink does not own the connection: the runtime that created `redis` quits it.
+      // The sink does not own `redis` (the runtime that created it quits it), only its resp socket.
+      await resp?.close();
     },
   };
+}
+
+/** Redis's reply when an explicit id is not above the stream's last one (the entry is already there). */
+const ID_NOT_ABOVE_TOP = 'equal or smaller than the target stream top item';
+
+interface RespBatchWriterOptions {
+  url: string;
+  tls?: RespTlsOptions;
+  explicitIds: boolean;
+  trim: 'each' | 'last';
+  settings: RedisStreamsSinkSettings;
+  redis: Redis;
+  failure(events: number, dead: number, cause: unknown): RedisStreamsSinkError;
+  latency: { observe(seconds: number): void } | undefined;
+}
+
+/** Ids given to one batch on its first attempt, reused by its retries. */
+interface BatchIds {
+  readonly events: IdRange;
+  readonly dead: IdRange;
+  attempts: number;
+}
+
+function shifted(range: IdRange | undefined, by: number): IdRange | undefined {
+  return range === undefined ? undefined : { ms: range.ms, firstSeq: range.firstSeq + by };
+}
+
+function idBefore(a: IdRange, b: IdRange): boolean {
+  return a.ms < b.ms || (a.ms === b.ms && a.firstSeq < b.firstSeq);
+}
+
+/**
+ * The `resp` strategy: the sink's own connection, one encoded buffer per trip. With explicit ids, a
+ * batch that failed must be written again before any later batch (else a later batch's higher ids would
+ * make the failed one's entries look already written): later batches are refused until it succeeds.
+ */
+function createRespBatchWriter(options: RespBatchWriterOptions): { write(batch: SinkBatch): Promise<number>; close(): Promise<void> } {
+  const { settings, failure, latency, explicitIds, redis } = options;
+  const connection = new RespConnection({ url: options.url, ...(options.tls ? { tls: options.tls } : {}) });
+  const writer = new RespXaddWriter(
+    connection,
+    { key: settings.stream, maxLen: settings.max_len, trim: options.trim },
+    { key: settings.dead_letter_stream, maxLen: settings.dead_letter_max_len, trim: options.trim },
+  );
+  const perTrip = settings.batch_max_events;
+
+  const assigned = new WeakMap<SinkBatch, BatchIds>();
+  const unconfirmed: { batch: SinkBatch; first: IdRange }[] = [];
+  let lastMs = 0;
+  let nextSeq = 0;
+  let seeded: Promise<void> | undefined;
+
+  /** `count` consecutive ids, all above every id this sink handed out before. */
+  function allocate(count: number): IdRange {
+    const now = Date.now();
+    if (now > lastMs) {
+      lastMs = now;
+      nextSeq = 0;
+    }
+    const range = { ms: lastMs, firstSeq: nextSeq };
+    nextSeq += count;
+    return range;
+  }
+
+  /** Starts the id counter above the streams' last ids (a restarted worker, a clock that went back). */
+  async function seedFromStreams(): Promise<void> {
+    for (const key of [settings.stream, settings.dead_letter_stream]) {
+      const rows = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
+      const id = rows[0]?.[0];
+      if (id === undefined) continue;
+      const [msText = '0', seqText = '0'] = id.split('-');
+      const ms = Number(msText);
+      const seq = Number(seqText);
+      if (ms > lastMs) {
+        lastMs = ms;
+        nextSeq = seq + 1;
+      } else if (ms === lastMs) {
+        nextSeq = Math.max(nextSeq, seq + 1);
+      }
+    }
+  }
+
+  async function idsFor(batch: SinkBatch): Promise<BatchIds> {
+    const oldest = unconfirmed[0];
+    if (oldest !== undefined && oldest.batch !== batch) {
+      throw failure(
+        batch.events.length,
+        batch.dead.length,
+        new Error('an earlier batch failed and must be written first (explicit ids keep the stream order)'),
+      );
+    }
+    try {
+      seeded ??= seedFromStreams();
+      await seeded;
+    } catch (error) {
+      seeded = undefined;
+      throw failure(batch.events.length, batch.dead.length, error);
+    }
+    let ids = assigned.get(batch);
+    if (ids === undefined) {
+      ids = { events: allocate(batch.events.length), dead: allocate(batch.dead.length), attempts: 0 };
+      assigned.set(batch, ids);
+    }
+    return ids;
+  }
+
+  function markUnconfirmed(batch: SinkBatch, ids: BatchIds): void {
+    if (unconfirmed.some((entry) => entry.batch === batch)) return;
+    let at = unconfirmed.length;
+    while (at > 0 && idBefore(ids.events, (unconfirmed[at - 1] as { first: IdRange }).first)) at -= 1;
+    unconfirmed.splice(at, 0, { batch, first: ids.events });
+  }
+
+  /** Writes one trip; returns the events' byte count or throws the sink error. */
+  async function trip(
+    events: readonly NormalizedEvent[],
+    dead: readonly DeadLetter[],
+    ids: BatchIds | undefined,
+    from: number,
+    retry: boolean,
+  ): Promise<number> {
+    const eventFields: EntryFields[] = new Array<EntryFields>(events.length);
+    for (let i = 0; i < events.length; i += 1) eventFields[i] = (events[i] as NormalizedEvent).fields;
+    const deadFields = dead.map((letter) => deadLetterFields(letter, settings.max_raw_bytes));
+    const started = process.hrtime.bigint();
+    let result;
+    try {
+      result = await writer.write(eventFields, deadFields, shifted(ids?.events, from), shifted(ids?.dead, from));
+    } catch (error) {
+      throw failure(events.length, dead.length, error);
+    }
+    latency?.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    const errors = ids !== undefined && retry ? result.errors.filter((e) => !e.message.includes(ID_NOT_ABOVE_TOP)) : result.errors;
+    if (errors.length > 0) throw failure(events.length, dead.length, new Error(describeErrors(errors, events.length)));
+    return result.eventBytes;
+  }
+
+  return {
+    async write(batch: SinkBatch): Promise<number> {
+      const { events, dead } = batch;
+      const ids = explicitIds ? await idsFor(batch) : undefined;
+      const retry = ids !== undefined && ids.attempts > 0;
+      if (ids !== undefined) ids.attempts += 1;
+      let bytes = 0;
+      try {
+        if (events.length <= perTrip && dead.length <= perTrip) {
+          bytes = await trip(events, dead, ids, 0, retry);
+        } else {
+          // Over-sized batch: several round trips, in order, so the entries keep the batch's order.
+          const trips = Math.ceil(Math.max(events.length, dead.length) / perTrip);
+          for (let t = 0; t < trips; t += 1) {
+            const from = t * perTrip;
+            bytes += await trip(events.slice(from, from + perTrip), dead.slice(from, from + perTrip), ids, from, retry);
+          }
+        }
+      } catch (error) {
+        if (ids !== undefined) {
+          if (!retry && error instanceof RedisStreamsSinkError && error.message.includes(ID_NOT_ABOVE_TOP)) {
+            // The stream is ahead of our counter (another writer, a clock that went back): new ids next time.
+            assigned.delete(batch);
+            seeded = undefined;
+          } else {
+            markUnconfirmed(batch, ids);
+          }
+        }
+        throw error;
+      }
+      if (ids !== undefined) {
+        const index = unconfirmed.findIndex((entry) => entry.batch === batch);
+        if (index >= 0) unconfirmed.splice(index, 1);
+      }
+      return bytes;
+    },
+    close: () => connection.close(),
+  };
+}
+
+/** The first error reply's text, and how many more there were. */
+function describeErrors(errors: readonly ReplyError[], events: number): string {
+  const first = errors[0] as ReplyError;
+  const what = first.index < events ? `event #${first.index}` : `dead letter #${first.index - events}`;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more error replies)` : '';
+  return `${first.message} (XADD of ${what})${more}`;
 }

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ComponentMetrics } from '../../../src/observability/metrics.js';
 import type { NormalizedEvent } from '../../../src/parse/event.js';
-import type { DeadLetter } from '../../../src/runtime/contracts.js';
+import type { DeadLetter, Sink } from '../../../src/runtime/contracts.js';
 import { startPrivateRedis } from '../../../src/runtime/redis-server.js';
 import {
   RedisStreamsSinkError,
@@ -11,7 +11,7 @@ import {
   redisStreamsSinkSchema,
   type RedisStreamsWriteStrategy,
 } from '../../../src/sinks/redis-streams.js';
-import { testRedisClient, uniquePrefix } from '../../support/redis.js';
+import { testRedisClient, testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -71,11 +71,14 @@ async function entries(redis: Redis, key: string): Promise<string[][]> {
   return rows.map(([, fields]) => fields);
 }
 
-const STRATEGIES: readonly RedisStreamsWriteStrategy[] = ['lua', 'pipeline', 'lua_packed'];
+const STRATEGIES: readonly RedisStreamsWriteStrategy[] = ['lua', 'pipeline', 'lua_packed', 'resp'];
 
 describe('redis_streams sink', () => {
   const redis = testRedisClient();
+  /** Sinks with their own (resp) connection, closed at the end. */
+  const opened: Sink[] = [];
   afterAll(async () => {
+    await Promise.all(opened.map((sink) => sink.close()));
     await redis.quit();
   });
 
@@ -94,7 +97,9 @@ describe('redis_streams sink', () => {
       metrics,
       logger,
       ...(strategy ? { strategy } : {}),
+      ...(strategy === 'resp' ? { url: testRedisUrl() } : {}),
     });
+    opened.push(sink);
     return { sink, metrics, settings };
   }
 
@@ -102,9 +107,9 @@ describe('redis_streams sink', () => {
     const settings = redisStreamsSinkSchema.parse({ type: 'redis_streams' });
     expect(settings).toEqual({
       type: 'redis_streams',
-      stream: 'fortistream:events:soc',
+      stream: 'events:soc',
       max_len: 1_000_000,
-      dead_letter_stream: 'fortistream:dead',
+      dead_letter_stream: 'dead',
       dead_letter_max_len: 100_000,
       max_raw_bytes: 4096,
       batch_max_events: 1000,

@@ -1,0 +1,58 @@
+import { EncodedBatch, XaddEncoder, type IdRange, type XaddTarget } from './encode.js';
+import type { RespConnection, ReplyError } from './connection.js';
+
+const MAX_FREE_BUFFERS = 8;
+const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** What one round trip of XADDs came back with. */
+export interface XaddTripResult {
+  /** Sum of the UTF-8 sizes of the events' names and values (the sent-bytes metric). */
+  readonly eventBytes: number;
+  /** Error replies; `index` < events count → an event's XADD, else a dead letter's. */
+  readonly errors: readonly ReplyError[];
+}
+
+/**
+ * Encodes the XADDs of one trip (events to one stream, dead letters to another) as one RESP2 buffer,
+ * sends it in one write and waits for all its replies.
+ */
+export class RespXaddWriter {
+  private readonly encoder = new XaddEncoder();
+  private readonly events;
+  private readonly dead;
+  /** Bytes per entry seen so far, to size the next trip's buffer (growing it means copying it). */
+  private bytesPerEntry = 2048;
+  /** Buffers of trips whose replies all arrived, for the next trips. */
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly connection: RespConnection,
+    events: XaddTarget,
+    dead: XaddTarget,
+  ) {
+    this.events = this.encoder.prelude(events);
+    this.dead = this.encoder.prelude(dead);
+  }
+
+  async write(
+    events: readonly (readonly string[])[],
+    dead: readonly (readonly string[])[],
+    eventIds: IdRange | undefined,
+    deadIds: IdRange | undefined,
+  ): Promise<XaddTripResult> {
+    // A fresh buffer per trip: the socket keeps a reference to it until it is flushed.
+    const entries = events.length + dead.length;
+    const expected = Math.ceil(entries * this.bytesPerEntry * 1.2) + 64;
+    let buffer = this.free.pop();
+    if (buffer === undefined || buffer.length < expected) buffer = Buffer.allocUnsafe(expected);
+    const out = new EncodedBatch(buffer);
+    if (events.length > 0) this.encoder.append(out, this.events, events, eventIds);
+    const eventBytes = out.fieldBytes;
+    if (dead.length > 0) this.encoder.append(out, this.dead, dead, deadIds);
+    this.bytesPerEntry = out.length / entries;
+    const errors = await this.connection.send(out.bytes(), entries);
+    // All replies arrived, so the socket is done with the buffer. (After a failure it is left to the GC.)
+    if (this.free.length < MAX_FREE_BUFFERS && out.buffer.length <= MAX_KEPT_BUFFER_BYTES) this.free.push(out.buffer);
+    return { eventBytes, errors };
+  }
+}
