@@ -2,7 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
+import { defaultPipelinePath } from './commands/context.js';
 import { parseCommand } from './commands/parse.js';
+import { sessionsCommand } from './commands/sessions.js';
+import { tailCommand } from './commands/tail.js';
+import { loadPipelineFile } from './config/load.js';
 import { FortistreamError, isFortistreamError } from './errors.js';
 import { runUntilSignal } from './main.js';
 import { createLogger } from './observability/logger.js';
@@ -14,6 +18,20 @@ function hostPort(value: string): string {
     throw new InvalidArgumentError('expected HOST:PORT, e.g. 0.0.0.0:5514 or [::]:5514');
   }
   return value;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+/** --redis, then REDIS_URL, then the pipeline's redis.url, then 127.0.0.1:6379. */
+function readRedisUrl(option: string | undefined, pipelineFile: string | undefined): string {
+  if (option) return option;
+  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  const { pipeline } = loadPipelineFile(pipelineFile ?? defaultPipelinePath());
+  return pipeline.redis.url ?? 'redis://127.0.0.1:6379';
 }
 
 function redisUrl(value: string): string {
@@ -71,6 +89,60 @@ function buildProgram(): Command {
         throw new FortistreamError('FST_INPUT_UNREADABLE', `cannot read ${file}: ${why}`);
       }
     });
+
+  program
+    .command('sessions')
+    .description('list live identity sessions (who is logged in from which address, until when)')
+    .option('--user <name>', 'only this user\'s sessions (case-insensitive)')
+    .option('--ip <address>', 'only sessions of this source or tunnel address')
+    .option('--limit <n>', 'most sessions listed without --user/--ip', positiveInt)
+    .option('--json', 'print JSON')
+    .option('-p, --pipeline <file>', 'pipeline file (for the key prefix and redis.url)')
+    .addOption(redisOption())
+    .action(async (opts: { user?: string; ip?: string; limit?: number; json?: boolean; pipeline?: string; redis?: string }) => {
+      await sessionsCommand({
+        user: opts.user,
+        ip: opts.ip,
+        limit: opts.limit,
+        json: Boolean(opts.json),
+        pipelineFile: opts.pipeline,
+        redisUrl: opts.redis,
+        print: console.log,
+      });
+    });
+
+  program
+    .command('tail')
+    .description('print entries of a stream as they arrive (full key name, e.g. fortistream:events:soc)')
+    .argument('<stream>', 'stream key, prefix included')
+    .option('--group <name>', 'read through this consumer group and acknowledge what was printed')
+    .option('--consumer <name>', 'consumer name within the group (default tail-<host>-<pid>)')
+    .option('--count <n>', 'exit after printing this many entries', positiveInt)
+    .option('--from-start', 'start at the oldest entry instead of new ones (without --group)')
+    .option('--json', 'one JSON object per entry')
+    .option('-p, --pipeline <file>', 'pipeline file (for redis.url)')
+    .addOption(redisOption())
+    .action(
+      async (
+        stream: string,
+        opts: { group?: string; consumer?: string; count?: number; fromStart?: boolean; json?: boolean; pipeline?: string; redis?: string },
+      ) => {
+        const abort = new AbortController();
+        process.once('SIGINT', () => abort.abort());
+        process.once('SIGTERM', () => abort.abort());
+        await tailCommand({
+          redisUrl: readRedisUrl(opts.redis, opts.pipeline),
+          stream,
+          group: opts.group,
+          consumer: opts.consumer,
+          count: opts.count,
+          fromStart: Boolean(opts.fromStart),
+          json: Boolean(opts.json),
+          print: console.log,
+          signal: abort.signal,
+        });
+      },
+    );
 
   program
     .command('demo')
