@@ -1,4 +1,4 @@
-import type { Collector } from './collector.js';
+import { learnNext, matchKeyAt, predictNext, type Collector } from './collector.js';
 
 /**
  * FortiGate `default` (space-separated) and `csv` (comma-separated) key=value bodies.
@@ -60,16 +60,14 @@ function cleanQuoted(raw: string, flags: number): string {
   return out;
 }
 
-/** Reads a quoted value whose opening quote is at `s[open]`; returns the index after the closing quote. */
-function readQuoted(
-  s: string,
-  open: number,
-  end: number,
-  collector: Collector,
-  keyStart: number,
-  keyEnd: number,
-  hash: number,
-): number {
+/** Index after the closing quote of the value last read by `readQuoted` (a second return value). */
+let quotedNext = 0;
+
+/**
+ * Reads a quoted value whose opening quote is at `s[open]` and returns it (unescaped, control characters
+ * stripped); `quotedNext` is set to the index after the closing quote.
+ */
+function readQuoted(s: string, open: number, end: number): string {
   let i = open + 1;
   const start = i;
   let flags = 0;
@@ -85,14 +83,17 @@ function readQuoted(
     i++;
   }
   const close = i > end ? end : i;
+  quotedNext = close + 1;
   const raw = s.slice(start, close);
-  collector.addScanned(s, keyStart, keyEnd, hash, flags === 0 ? raw : cleanQuoted(raw, flags));
-  return close + 1;
+  return flags === 0 ? raw : cleanQuoted(raw, flags);
 }
 
 /** Space-separated `key=value` pairs of `s[start, end)`. */
 export function scanKeyValue(s: string, start: number, end: number, collector: Collector): void {
   let i = start;
+  // Table entry of the previous key (-1: none yet) and the key predicted to come next (see `predictNext`).
+  let prev = -1;
+  let predicted = predictNext(-1);
   while (i < end) {
     let c = s.charCodeAt(i);
     if (c <= 32 || c === 127) {
@@ -101,38 +102,56 @@ export function scanKeyValue(s: string, start: number, end: number, collector: C
     }
     const keyStart = i;
     let hash = 0;
-    while (c < 128 && KEY_CHAR[c] === 1) {
-      hash = (Math.imul(hash, 31) + c) | 0;
-      i++;
-      if (i >= end) break;
-      c = s.charCodeAt(i);
+    let known = -1;
+    const predictedEnd = predicted >= 0 ? matchKeyAt(s, i, end, predicted) : -1;
+    if (predictedEnd >= 0) {
+      // The expected key: no hashing, no table probe.
+      known = predicted;
+      i = predictedEnd;
+    } else {
+      while (c < 128 && KEY_CHAR[c] === 1) {
+        hash = (Math.imul(hash, 31) + c) | 0;
+        i++;
+        if (i >= end) break;
+        c = s.charCodeAt(i);
+      }
+      if (i === keyStart || i >= end || c !== EQUALS) {
+        // Not a pair: skip the token.
+        while (i < end) {
+          c = s.charCodeAt(i);
+          if (c <= 32 || c === 127) break;
+          i++;
+        }
+        continue;
+      }
     }
-    if (i === keyStart || i >= end || c !== EQUALS) {
-      // Not a pair: skip the token.
+    const keyEnd = i;
+    i++; // '='
+    if (collector.pairs >= collector.maxFields) {
+      collector.addScanned(s, keyStart, keyEnd, hash, known, '');
+      return;
+    }
+    let value: string;
+    if (i < end && s.charCodeAt(i) === QUOTE) {
+      value = readQuoted(s, i, end);
+      i = quotedNext;
+    } else {
+      const valueStart = i;
       while (i < end) {
         c = s.charCodeAt(i);
         if (c <= 32 || c === 127) break;
         i++;
       }
-      continue;
+      value = s.slice(valueStart, i);
     }
-    const keyEnd = i;
-    i++; // '='
-    if (collector.pairs >= collector.maxFields) {
-      collector.addScanned(s, keyStart, keyEnd, hash, '');
-      return;
+    const idx = collector.addScanned(s, keyStart, keyEnd, hash, known, value);
+    if (idx >= 0) {
+      if (predicted !== idx) learnNext(prev, idx);
+      prev = idx;
+      predicted = predictNext(idx);
+    } else {
+      predicted = -1;
     }
-    if (i < end && s.charCodeAt(i) === QUOTE) {
-      i = readQuoted(s, i, end, collector, keyStart, keyEnd, hash);
-      continue;
-    }
-    const valueStart = i;
-    while (i < end) {
-      c = s.charCodeAt(i);
-      if (c <= 32 || c === 127) break;
-      i++;
-    }
-    collector.addScanned(s, keyStart, keyEnd, hash, s.slice(valueStart, i));
   }
 }
 
@@ -160,11 +179,12 @@ export function scanCsv(s: string, start: number, end: number, collector: Collec
     const keyEnd = i;
     i++;
     if (collector.pairs >= collector.maxFields) {
-      collector.addScanned(s, keyStart, keyEnd, hash, '');
+      collector.addScanned(s, keyStart, keyEnd, hash, -1, '');
       return;
     }
     if (i < end && s.charCodeAt(i) === QUOTE) {
-      i = readQuoted(s, i, end, collector, keyStart, keyEnd, hash);
+      collector.addScanned(s, keyStart, keyEnd, hash, -1, readQuoted(s, i, end));
+      i = quotedNext;
       while (i < end && s.charCodeAt(i) !== COMMA) i++; // stray text after the closing quote
       continue;
     }
@@ -178,7 +198,7 @@ export function scanCsv(s: string, start: number, end: number, collector: Collec
     }
     let value = s.slice(valueStart, i);
     if (control) value = stripControl(value);
-    collector.addScanned(s, keyStart, keyEnd, hash, value.trim());
+    collector.addScanned(s, keyStart, keyEnd, hash, -1, value.trim());
   }
 }
 

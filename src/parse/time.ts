@@ -28,12 +28,14 @@ function plausible(ms: number): number {
 export function parseEventTime(value: string): number {
   const len = value.length;
   if (len !== 10 && len !== 13 && len !== 16 && len !== 19) return NaN;
+  // One pass: every character must be a digit; the first 13 (at most) are the value.
+  let n = 0;
   for (let i = 0; i < len; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) return NaN;
+    const c = value.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    if (i < 13) n = n * 10 + c;
   }
-  if (len === 10) return plausible(digits(value, 0, 10) * 1000);
-  return plausible(digits(value, 0, 13));
+  return plausible(len === 10 ? n * 1000 : n);
 }
 
 /**
