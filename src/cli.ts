@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { defaultPipelinePath } from './commands/context.js';
+import { countersCommand } from './commands/counters.js';
 import { parseCommand } from './commands/parse.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { tailCommand } from './commands/tail.js';
@@ -24,6 +25,12 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
   return n;
+}
+
+function isoTime(value: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO 8601 time, e.g. 2026-12-04T10:00:00Z');
+  return ms;
 }
 
 /** --redis, then REDIS_URL, then the pipeline's redis.url, then 127.0.0.1:6379. */
@@ -103,6 +110,29 @@ function buildProgram(): Command {
       await sessionsCommand({
         user: opts.user,
         ip: opts.ip,
+        limit: opts.limit,
+        json: Boolean(opts.json),
+        pipelineFile: opts.pipeline,
+        redisUrl: opts.redis,
+        print: console.log,
+      });
+    });
+
+  program
+    .command('counters')
+    .description('show a sliding-window counter: every key with counts, or one key with its buckets')
+    .argument('<name>', 'counter name from the pipeline file')
+    .option('--key <key>', 'one key (e.g. a user name or address; several key fields are joined with |)')
+    .option('--at <time>', 'read the window ending at this ISO time instead of now (counters run on event time)', isoTime)
+    .option('--limit <n>', 'most keys scanned', positiveInt)
+    .option('--json', 'print JSON')
+    .option('-p, --pipeline <file>', 'pipeline file (for the counter definitions, key prefix and redis.url)')
+    .addOption(redisOption())
+    .action(async (name: string, opts: { key?: string; at?: number; limit?: number; json?: boolean; pipeline?: string; redis?: string }) => {
+      await countersCommand({
+        name,
+        key: opts.key,
+        atMs: opts.at,
         limit: opts.limit,
         json: Boolean(opts.json),
         pipelineFile: opts.pipeline,

@@ -10,6 +10,8 @@ export function checkCommand(file: string, out: (line: string) => void, err: (li
     out(`${file}: ok`);
     out(`  sources: ${sources.join(', ')}`);
     out(`  sinks: ${sinks.join(', ')}`);
+    if (pipeline.sessions) out(`  sessions: ${pipeline.sessions.rules.length} rule(s), default timeout ${pipeline.sessions.timeout.type} ${pipeline.sessions.timeout.seconds}s`);
+    if (pipeline.counters) out(`  counters: ${pipeline.counters.map((c) => c.name).join(', ')}`);
     return 0;
   } catch (error) {
     if (isFortistreamError(error)) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { syslogSourceSchema } from '../sources/syslog/settings.js';
 import { redisStreamsSinkSchema } from '../sinks/redis-streams.js';
+import { countersSettingsSchema, sessionsSettingsSchema } from '../state/rules-schema.js';
 
 const componentName = z
   .string()
@@ -39,6 +40,24 @@ export const runtimeSettingsSchema = z
   })
   .describe('Batching, buffering and retry of the event pipeline.');
 
+const streamName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:{}-]{1,128}$/, 'letters, digits and _ . : { } - (after the key prefix)');
+
+export const auditSettingsSchema = z
+  .strictObject({
+    stream: streamName.default('audit').describe('Audit stream (session opened/closed/expired/revoked), after the key prefix. Every identity key shares its hash tag.'),
+    max_len: z.int().min(1).default(100_000).describe('Approximate cap (MAXLEN ~) of the audit stream.'),
+  })
+  .describe('Where session changes are audited.');
+
+export const alertsSettingsSchema = z
+  .strictObject({
+    stream: streamName.default('alerts').describe('Alerts stream (counter thresholds crossed), after the key prefix.'),
+    max_len: z.int().min(1).default(100_000).describe('Approximate cap (MAXLEN ~) of the alerts stream.'),
+  })
+  .describe('Where threshold alerts are written.');
+
 export const sourceSchema = z.discriminatedUnion('type', [syslogSourceSchema]);
 export const sinkSchema = z.discriminatedUnion('type', [redisStreamsSinkSchema]);
 
@@ -46,6 +65,10 @@ export const pipelineFileSchema = z
   .strictObject({
     redis: redisSettingsSchema.default({ key_prefix: 'fortistream:', connect_timeout_ms: 5000 }),
     pipeline: runtimeSettingsSchema.prefault({}),
+    sessions: sessionsSettingsSchema.optional().describe('Identity sessions: which events open, refresh and close them, and their timeouts.'),
+    counters: countersSettingsSchema.optional().describe('Sliding-window counters and their thresholds.'),
+    audit: auditSettingsSchema.prefault({}),
+    alerts: alertsSettingsSchema.prefault({}),
     sources: z
       .record(componentName, sourceSchema)
       .refine((sources) => Object.keys(sources).length > 0, 'at least one source is needed'),

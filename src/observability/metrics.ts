@@ -18,6 +18,10 @@ export interface Metrics {
   component(name: string, kind: string): ComponentMetrics;
   readonly batchSize: Histogram<'component'>;
   readonly redisLatency: Histogram<'operation'>;
+  /** Threshold alerts written to the alerts stream, by counter. */
+  readonly alertsRaised: Counter<'counter'>;
+  /** Session changes made by the state stage: opened, closed, expired, late counter updates … */
+  readonly stateChanges: Counter<'change'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -75,10 +79,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
   });
 
+  const alertsRaised = new Counter({
+    name: 'fortistream_alerts_total',
+    help: 'Threshold alerts written to the alerts stream, by counter',
+    labelNames: ['counter'],
+    registers: [registry],
+  });
+  const stateChanges = new Counter({
+    name: 'fortistream_state_changes_total',
+    help: 'Changes the state stage made or refused: session_open, session_close, session_expired, session_already_expired, counter_late',
+    labelNames: ['change'],
+    registers: [registry],
+  });
+
   return {
     registry,
     batchSize,
     redisLatency,
+    alertsRaised,
+    stateChanges,
     component(name: string, kind: string): ComponentMetrics {
       const received = receivedEvents.labels(name, kind);
       const receivedB = receivedBytes.labels(name, kind);

@@ -5,6 +5,8 @@ import { FortistreamError, errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createRedisStreamsSink } from '../sinks/redis-streams.js';
 import { createSyslogSource } from '../sources/syslog/index.js';
+import { compileRules } from '../state/rules.js';
+import { createStateStage, type StateStage } from '../state/stage.js';
 import type { Sink, Source, SourceContext } from './contracts.js';
 import { EventPipeline } from './pipeline.js';
 
@@ -29,6 +31,8 @@ export interface Worker {
   addresses(): Record<string, { host: string; port: number }>;
   /** Full names of the streams this worker writes, for display. */
   streams(): { events: string[]; dead: string[] };
+  /** The state stage, when the pipeline declares sessions or counters. */
+  readonly state: StateStage | undefined;
 }
 
 /** Assembles sources → parse → batch → sinks from a validated pipeline. Never listens until start(). */
@@ -53,9 +57,26 @@ export function createWorker(options: WorkerOptions): Worker {
     }),
   );
 
+  let state: StateStage | undefined;
+  if (pipeline.sessions !== undefined || pipeline.counters !== undefined) {
+    state = createStateStage({
+      redis,
+      rules: compileRules(pipeline.sessions, pipeline.counters),
+      prefix,
+      auditStream: prefix + pipeline.audit.stream,
+      auditMaxLen: pipeline.audit.max_len,
+      auditRefresh: pipeline.sessions?.audit_refresh ?? false,
+      alertsStream: prefix + pipeline.alerts.stream,
+      alertsMaxLen: pipeline.alerts.max_len,
+      metrics: metrics.component('state', 'redis'),
+      counters: metrics,
+      logger: logger.child({ component: 'state' }),
+    });
+  }
+
   const eventPipeline = new EventPipeline({
     settings: pipeline.pipeline,
-    sinks,
+    sinks: state ? [...sinks, state] : sinks,
     logger: logger.child({ component: 'pipeline' }),
     parseMetrics: metrics.component('parse', 'fortigate'),
     bufferMetrics: metrics.component('buffer', 'memory'),
@@ -73,10 +94,30 @@ export function createWorker(options: WorkerOptions): Worker {
   eventPipeline.attachSources(sources);
 
   let started: Source[] = [];
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping = false;
+  const sweepLogger = logger.child({ component: 'sweep' });
+  const startSweeping = (): void => {
+    if (!state || pipeline.sessions === undefined) return;
+    const stage = state;
+    // Redis TTL alone would expire sessions silently; the sweep audits each expiry within a second or so.
+    sweepTimer = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      stage
+        .sweep()
+        .catch((error: unknown) => sweepLogger.warn({ err: errorMessage(error) }, 'session sweep failed; retrying'))
+        .finally(() => {
+          sweeping = false;
+        });
+    }, pipeline.sessions.sweep_interval_seconds * 1000);
+    sweepTimer.unref();
+  };
 
   return {
     metrics,
     pipeline: eventPipeline,
+    state,
     async start() {
       for (const source of sources) {
         try {
@@ -90,12 +131,14 @@ export function createWorker(options: WorkerOptions): Worker {
           });
         }
       }
+      startSweeping();
     },
     async stop() {
+      if (sweepTimer) clearInterval(sweepTimer);
       await Promise.allSettled(started.map((s) => s.stop()));
       started = [];
       const flushed = await eventPipeline.drain(pipeline.pipeline.shutdown_timeout_seconds * 1000);
-      await Promise.allSettled(sinks.map((s) => s.close()));
+      await Promise.allSettled([...sinks, ...(state ? [state] : [])].map((s) => s.close()));
       return flushed;
     },
     addresses() {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadPipelineFile, parsePipelineText } from '../../../src/config/load.js';
+import { parse as parseYaml } from 'yaml';
 import { FortistreamError } from '../../../src/errors.js';
+import { DEFAULT_COUNTERS_YAML, DEFAULT_SESSIONS_YAML } from '../../../src/state/rules-defaults.js';
+import { countersSettingsSchema, sessionsSettingsSchema } from '../../../src/state/rules-schema.js';
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -27,6 +30,16 @@ describe('pipeline file loading', () => {
     expect(pipeline.sinks.soc?.stream).toBe('events:soc');
     expect(Object.isFrozen(pipeline)).toBe(true);
     expect(Object.isFrozen(pipeline.sources)).toBe(true);
+  });
+
+  it('ships the default session rules and counters in the default pipeline', () => {
+    const { pipeline } = loadPipelineFile('pipelines/default.yaml', { env: {} });
+    const sessions = sessionsSettingsSchema.parse((parseYaml(DEFAULT_SESSIONS_YAML) as { sessions: unknown }).sessions);
+    const counters = countersSettingsSchema.parse((parseYaml(DEFAULT_COUNTERS_YAML) as { counters: unknown }).counters);
+    expect(pipeline.sessions).toEqual(sessions);
+    expect(pipeline.counters).toEqual(counters);
+    expect(pipeline.audit).toEqual({ stream: 'audit', max_len: 100_000 });
+    expect(pipeline.alerts).toEqual({ stream: 'alerts', max_len: 100_000 });
   });
 
   it('fills defaults for a minimal file', () => {

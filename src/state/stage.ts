@@ -1,0 +1,163 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
+import type { Sink, SinkBatch } from '../runtime/contracts.js';
+import { createCounterStore, type CounterAlert } from './counters.js';
+import type { CompiledRules, SessionOp } from './rules.js';
+import { createSessionStore, type SessionStore } from './sessions.js';
+
+export interface StateStageOptions {
+  readonly redis: Redis;
+  readonly rules: CompiledRules;
+  readonly prefix: string;
+  readonly auditStream: string;
+  readonly auditMaxLen: number;
+  readonly auditRefresh: boolean;
+  readonly alertsStream: string;
+  readonly alertsMaxLen: number;
+  /** How far ahead of the wall clock an event time may push the counters' clock (bad device clocks). */
+  readonly maxClockSkewMs?: number;
+  readonly metrics: ComponentMetrics;
+  readonly counters: Pick<Metrics, 'alertsRaised' | 'stateChanges'>;
+  readonly logger: Logger;
+}
+
+export interface StateStage extends Sink {
+  readonly sessions: SessionStore;
+  /** Expires every due session (audited by the script); returns how many. */
+  sweep(nowMs?: number): Promise<number>;
+}
+
+/**
+ * The state stage: applies a batch's session operations (in event order), activity refreshes and
+ * counter increments, and writes threshold alerts. It runs as a sink of the batch pipeline, so it
+ * shares batching, retries and back-pressure with the stream sinks; batches are applied one at a
+ * time, in order, because a logout must not overtake its login.
+ *
+ * Clocks: sessions expire in wall-clock time (`Date.now()`), like the FortiGate's own timers;
+ * counters run on event time, advanced by the newest event seen (never more than `maxClockSkewMs`
+ * ahead of the wall clock), so replays and late events land in the windows they belong to.
+ */
+export function createStateStage(options: StateStageOptions): StateStage {
+  const { redis, rules, metrics, logger } = options;
+  const sessions = createSessionStore(redis, {
+    prefix: options.prefix,
+    auditStream: options.auditStream,
+    auditMaxLen: options.auditMaxLen,
+    auditRefresh: options.auditRefresh,
+  });
+  const counters = createCounterStore(redis, { prefix: options.prefix, auditStream: options.auditStream });
+  const skewMs = options.maxClockSkewMs ?? 300_000;
+  let eventClockMs = 0;
+  let chain: Promise<void> = Promise.resolve();
+
+  const applySessionOps = async (ops: readonly SessionOp[], nowMs: number): Promise<void> => {
+    // Consecutive opens go out in one pipeline; a close ends the run so order is kept.
+    let opens: Parameters<SessionStore['openMany']>[0][number][] = [];
+    const flushOpens = async (): Promise<void> => {
+      if (opens.length === 0) return;
+      const results = await sessions.openMany(opens, nowMs);
+      for (const result of results) {
+        options.counters.stateChanges.inc({ change: result.status === 'expired' ? 'session_already_expired' : 'session_open' });
+      }
+      opens = [];
+    };
+    for (const op of ops) {
+      if (op.kind === 'open') {
+        opens.push(op.input);
+      } else {
+        await flushOpens();
+        const closed = await sessions.close(op.selector, op.eventTimeMs, op.reason);
+        if (closed.length > 0) options.counters.stateChanges.inc({ change: 'session_close' }, closed.length);
+      }
+    }
+    await flushOpens();
+  };
+
+  const writeAlerts = async (alerts: readonly CounterAlert[]): Promise<void> => {
+    if (alerts.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const alert of alerts) {
+      pipeline.xadd(
+        options.alertsStream,
+        'MAXLEN',
+        '~',
+        String(options.alertsMaxLen),
+        '*',
+        '@timestamp',
+        new Date().toISOString(),
+        'event.kind',
+        'alert',
+        'event.action',
+        'threshold-crossed',
+        'fortistream.counter',
+        alert.counter,
+        'fortistream.counter_key',
+        alert.key,
+        'fortistream.value',
+        String(alert.value),
+        'fortistream.threshold',
+        String(alert.threshold),
+        'fortistream.window_seconds',
+        String(alert.windowSeconds),
+        'fortistream.window_start',
+        new Date(alert.windowStartMs).toISOString(),
+        'fortistream.window_end',
+        new Date(alert.windowEndMs).toISOString(),
+        'event.start',
+        new Date(alert.firstEventMs).toISOString(),
+        'event.end',
+        new Date(alert.lastEventMs).toISOString(),
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    for (const alert of alerts) options.counters.alertsRaised.inc({ counter: alert.counter });
+    logger.info({ alerts: alerts.map((a) => ({ counter: a.counter, key: a.key, value: a.value })) }, 'threshold alert');
+  };
+
+  const apply = async (batch: SinkBatch): Promise<void> => {
+    if (batch.events.length === 0) return;
+    const plan = rules.evaluateBatch(batch.events);
+    metrics.receivedEvents(batch.events.length);
+    metrics.sentEvents(batch.events.length);
+    const nowMs = Date.now();
+    if (plan.sessionOps.length > 0) await applySessionOps(plan.sessionOps, nowMs);
+    if (plan.refreshes.length > 0) await sessions.refresh(plan.refreshes, nowMs);
+    if (plan.counterUpdates.length > 0) {
+      let newest = 0;
+      for (const update of plan.counterUpdates) if (update.timeMs > newest) newest = update.timeMs;
+      eventClockMs = Math.max(eventClockMs, Math.min(newest, nowMs + skewMs));
+      const result = await counters.apply(plan.counterUpdates, eventClockMs);
+      if (result.late > 0) {
+        metrics.dropped('late', result.late);
+        options.counters.stateChanges.inc({ change: 'counter_late' }, result.late);
+      }
+      await writeAlerts(result.alerts);
+    }
+  };
+
+  return {
+    name: 'state',
+    sessions,
+    write(batch) {
+      const next = chain.then(() => apply(batch));
+      // A failed batch is retried by the pipeline; the chain itself must not stay rejected.
+      chain = next.catch(() => undefined);
+      return next;
+    },
+    async sweep(nowMs = Date.now()) {
+      let total = 0;
+      for (;;) {
+        const result = await sessions.sweep(nowMs);
+        total += result.expired.length + result.lostIds.length;
+        if (!result.more) break;
+      }
+      if (total > 0) options.counters.stateChanges.inc({ change: 'session_expired' }, total);
+      return total;
+    },
+    async close() {
+      await chain;
+    },
+  };
+}
