@@ -20,7 +20,9 @@ export async function startWorker(yaml, redisUrl, sourceCount = 1) {
   const dir = mkdtempSync(join(tmpdir(), 'fortistream-bench-'));
   const file = join(dir, 'pipeline.yaml');
   writeFileSync(file, yaml);
-  const child = spawn(process.execPath, [CLI, 'run', '--pipeline', file, '--redis', redisUrl, '--log-level', 'info'], {
+  // The same V8 flag as `npm start` and the installed bin's shebang (see README, Performance).
+  const flags = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, CLI, 'run', '--pipeline', file, '--redis', redisUrl, '--log-level', 'info'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const addresses = {};
