@@ -52,6 +52,15 @@ export type SessionCloseSelector =
   | { readonly by: 'ip'; readonly ip: string; readonly method?: SessionMethod; readonly device?: string }
   | { readonly by: 'external'; readonly device: string; readonly method: SessionMethod; readonly externalId: string };
 
+/** One change for `applyOps`. */
+export type SessionChange =
+  | { readonly kind: 'open'; readonly input: SessionOpenInput }
+  | { readonly kind: 'close'; readonly selector: SessionCloseSelector; readonly eventTimeMs: number; readonly reason: string };
+
+export type SessionChangeResult =
+  | { readonly kind: 'open'; readonly result: SessionOpenResult }
+  | { readonly kind: 'close'; readonly closed: Session[] };
+
 export type SessionRevokeSelector = { readonly by: 'user'; readonly user: string } | { readonly by: 'ip'; readonly ip: string };
 
 export interface SessionSweepResult {
@@ -76,6 +85,11 @@ export interface SessionStore {
   refresh(activity: readonly SessionActivity[], nowMs: number): Promise<SessionRefreshResult[]>;
   /** Closes the matching sessions created at or before `eventTimeMs`; returns them. */
   close(selector: SessionCloseSelector, eventTimeMs: number, reason: string): Promise<Session[]>;
+  /**
+   * Opens and closes in the given order, all in one pipeline (one round trip): a batch's logins and
+   * logouts keep their order because Redis runs the scripts in the order they were sent.
+   */
+  applyOps(ops: readonly SessionChange[], nowMs: number): Promise<SessionChangeResult[]>;
   revoke(selector: SessionRevokeSelector, nowMs: number, reason: string, actor: string): Promise<Session[]>;
   /** Expires up to `limit` due sessions (expires_ms ≤ nowMs), auditing each. */
   sweep(nowMs: number, limit?: number): Promise<SessionSweepResult>;
@@ -167,6 +181,25 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
     );
   };
 
+  const queueClose = (pipeline: ChainableCommander, selector: SessionCloseSelector, eventTimeMs: number, reason: string): void => {
+    requireInteger('eventTimeMs', eventTimeMs, 0);
+    let args: [string, string, string, string];
+    switch (selector.by) {
+      case 'id':
+        args = ['id', selector.id, '', ''];
+        break;
+      case 'ip':
+        args = ['ip', selector.ip, selector.method ?? '', selector.device ?? ''];
+        break;
+      case 'external':
+        args = ['ext', selector.device, selector.method, selector.externalId];
+        break;
+    }
+    pipeline.fortistreamSessionClose(keys.expiry, keys.auditStream, keys.sessionBase, auditMaxLen, ...args, eventTimeMs, reason);
+  };
+  const parseCloseReply = (reply: unknown): Session[] =>
+    parseSessionList('session-close', replyArray('session-close', checkScriptReply('session-close', reply)));
+
   const store: SessionStore = {
     layout: keys,
     async open(input, nowMs) {
@@ -234,29 +267,26 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
     },
 
     async close(selector, eventTimeMs, reason) {
-      requireInteger('eventTimeMs', eventTimeMs, 0);
-      let args: [string, string, string, string];
-      switch (selector.by) {
-        case 'id':
-          args = ['id', selector.id, '', ''];
-          break;
-        case 'ip':
-          args = ['ip', selector.ip, selector.method ?? '', selector.device ?? ''];
-          break;
-        case 'external':
-          args = ['ext', selector.device, selector.method, selector.externalId];
-          break;
+      const pipeline = redis.pipeline();
+      queueClose(pipeline, selector, eventTimeMs, reason);
+      const [reply] = await execPipeline(pipeline);
+      return parseCloseReply(reply);
+    },
+
+    async applyOps(ops, nowMs) {
+      if (ops.length === 0) return [];
+      requireInteger('nowMs', nowMs, 0);
+      const pipeline = redis.pipeline();
+      for (const op of ops) {
+        if (op.kind === 'open') queueOpen(pipeline, op.input, nowMs);
+        else queueClose(pipeline, op.selector, op.eventTimeMs, op.reason);
       }
-      const reply = await redis.fortistreamSessionClose(
-        keys.expiry,
-        keys.auditStream,
-        keys.sessionBase,
-        auditMaxLen,
-        ...args,
-        eventTimeMs,
-        reason,
+      const replies = await execPipeline(pipeline);
+      return ops.map((op, index): SessionChangeResult =>
+        op.kind === 'open'
+          ? { kind: 'open', result: parseOpenReply(replies[index]) }
+          : { kind: 'close', closed: parseCloseReply(replies[index]) },
       );
-      return parseSessionList('session-close', replyArray('session-close', checkScriptReply('session-close', reply)));
     },
 
     async revoke(selector, nowMs, reason, actor) {

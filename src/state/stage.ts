@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
 import type { Sink, SinkBatch } from '../runtime/contracts.js';
 import { createCounterStore, type CounterAlert } from './counters.js';
-import type { CompiledRules, SessionOp } from './rules.js';
+import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
 import { createSessionStore, type SessionStore } from './sessions.js';
 
 export interface StateStageOptions {
@@ -52,26 +52,14 @@ export function createStateStage(options: StateStageOptions): StateStage {
   let chain: Promise<void> = Promise.resolve();
 
   const applySessionOps = async (ops: readonly SessionOp[], nowMs: number): Promise<void> => {
-    // Consecutive opens go out in one pipeline; a close ends the run so order is kept.
-    let opens: Parameters<SessionStore['openMany']>[0][number][] = [];
-    const flushOpens = async (): Promise<void> => {
-      if (opens.length === 0) return;
-      const results = await sessions.openMany(opens, nowMs);
-      for (const result of results) {
-        options.counters.stateChanges.inc({ change: result.status === 'expired' ? 'session_already_expired' : 'session_open' });
-      }
-      opens = [];
-    };
-    for (const op of ops) {
-      if (op.kind === 'open') {
-        opens.push(op.input);
-      } else {
-        await flushOpens();
-        const closed = await sessions.close(op.selector, op.eventTimeMs, op.reason);
-        if (closed.length > 0) options.counters.stateChanges.inc({ change: 'session_close' }, closed.length);
+    const results = await sessions.applyOps(ops, nowMs);
+    for (const change of results) {
+      if (change.kind === 'open') {
+        options.counters.stateChanges.inc({ change: change.result.status === 'expired' ? 'session_already_expired' : 'session_open' });
+      } else if (change.closed.length > 0) {
+        options.counters.stateChanges.inc({ change: 'session_close' }, change.closed.length);
       }
     }
-    await flushOpens();
   };
 
   const writeAlerts = async (alerts: readonly CounterAlert[]): Promise<void> => {
@@ -116,25 +104,35 @@ export function createStateStage(options: StateStageOptions): StateStage {
     logger.info({ alerts: alerts.map((a) => ({ counter: a.counter, key: a.key, value: a.value })) }, 'threshold alert');
   };
 
+  const applyCounters = async (updates: RuleBatchResult['counterUpdates'], nowMs: number): Promise<void> => {
+    let newest = 0;
+    for (const update of updates) if (update.timeMs > newest) newest = update.timeMs;
+    eventClockMs = Math.max(eventClockMs, Math.min(newest, nowMs + skewMs));
+    const result = await counters.apply(updates, eventClockMs);
+    if (result.late > 0) {
+      metrics.dropped('late', result.late);
+      options.counters.stateChanges.inc({ change: 'counter_late' }, result.late);
+    }
+    await writeAlerts(result.alerts);
+  };
+
+  const applySessions = async (plan: RuleBatchResult, nowMs: number): Promise<void> => {
+    // Refreshes only touch addresses that already have a session, so they follow the opens.
+    if (plan.sessionOps.length > 0) await applySessionOps(plan.sessionOps, nowMs);
+    if (plan.refreshes.length > 0) await sessions.refresh(plan.refreshes, nowMs);
+  };
+
   const apply = async (batch: SinkBatch): Promise<void> => {
     if (batch.events.length === 0) return;
     const plan = rules.evaluateBatch(batch.events);
     metrics.receivedEvents(batch.events.length);
-    metrics.sentEvents(batch.events.length);
     const nowMs = Date.now();
-    if (plan.sessionOps.length > 0) await applySessionOps(plan.sessionOps, nowMs);
-    if (plan.refreshes.length > 0) await sessions.refresh(plan.refreshes, nowMs);
-    if (plan.counterUpdates.length > 0) {
-      let newest = 0;
-      for (const update of plan.counterUpdates) if (update.timeMs > newest) newest = update.timeMs;
-      eventClockMs = Math.max(eventClockMs, Math.min(newest, nowMs + skewMs));
-      const result = await counters.apply(plan.counterUpdates, eventClockMs);
-      if (result.late > 0) {
-        metrics.dropped('late', result.late);
-        options.counters.stateChanges.inc({ change: 'counter_late' }, result.late);
-      }
-      await writeAlerts(result.alerts);
-    }
+    // Sessions and counters use different keys: both go out at once.
+    await Promise.all([
+      applySessions(plan, nowMs),
+      plan.counterUpdates.length > 0 ? applyCounters(plan.counterUpdates, nowMs) : undefined,
+    ]);
+    metrics.sentEvents(batch.events.length);
   };
 
   return {

@@ -28,6 +28,11 @@
 
   Redis TTL: the bucket hash gets PX window + lateness + bucket, so an idle key disappears.
 
+  Without a threshold no window sum is needed: the fast path touches only the buckets given
+  (HINCRBY, HMGET of their first/last) and reads the whole hash to drop old buckets only when it
+  holds more fields than the retained range can (HLEN is O(1)). sum_now is then 0. Most traffic
+  counters (denies per source, bytes per user) have no threshold: this keeps them cheap.
+
   Returns: { sum_now, alert, alert_value, alert_first_ms, alert_last_ms, alert_window_start_ms,
              alert_window_end_ms, late_bucket_start … } — alert is 1 or 0 (then the alert_*
            values are 0); the window is [start, end) in ms; the late bucket starts let the
@@ -59,6 +64,42 @@ end
 local bucketsKey, alertKey = KEYS[1], KEYS[2]
 local currentBucket = math.floor(nowMs / bucketMs) * bucketMs
 local keepAfter = currentBucket - windowMs - latenessMs
+
+if threshold == 0 then
+  local result = { 0, 0, 0, 0, 0, 0, 0 }
+  local applied = false
+  for i = 0, n - 1 do
+    local base = 7 + 4 * i
+    local bucket = tonumber(ARGV[base])
+    local increment = tonumber(ARGV[base + 1])
+    local firstMs = tonumber(ARGV[base + 2])
+    local lastMs = tonumber(ARGV[base + 3])
+    if not bucket or not increment or not firstMs then return -1 end
+    if bucket <= keepAfter then
+      result[#result + 1] = bucket
+    else
+      local b = int(bucket)
+      redis.call('HINCRBY', bucketsKey, 'c:' .. b, increment)
+      local seen = redis.call('HMGET', bucketsKey, 'f:' .. b, 'l:' .. b)
+      local f, l = tonumber(seen[1]), tonumber(seen[2])
+      if not f or firstMs < f then redis.call('HSET', bucketsKey, 'f:' .. b, int(firstMs)) end
+      if not l or lastMs > l then redis.call('HSET', bucketsKey, 'l:' .. b, int(lastMs)) end
+      applied = true
+    end
+  end
+  local retainedFields = 3 * ((windowMs + latenessMs) / bucketMs + 1)
+  if redis.call('HLEN', bucketsKey) > retainedFields then
+    local flat = redis.call('HGETALL', bucketsKey)
+    local stale = {}
+    for i = 1, #flat, 2 do
+      local bucket = tonumber(string.sub(flat[i], 3))
+      if bucket and bucket <= keepAfter then stale[#stale + 1] = flat[i] end
+    end
+    if #stale > 0 then redis.call('HDEL', bucketsKey, unpack(stale)) end
+  end
+  if applied then redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs)) end
+  return result
+end
 
 -- Read the key once, drop the buckets that fell out of the retained range, then write every
 -- changed field with one HSET (a handful of commands per call, whatever the number of updates).

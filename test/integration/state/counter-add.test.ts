@@ -16,7 +16,8 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
 
   it('slides across bucket boundaries with exact sums', async () => {
     const store = setup();
-    const counter = { ...failed, threshold: undefined };
+    // A threshold no test reaches: the full path, which drops old buckets on every call.
+    const counter = { ...failed, threshold: 1000 };
     await store.apply([1, 15, 19, 59].map((t) => ({ counter, key: 'alice', timeMs: s(t) })), s(59));
     expect((await store.read(counter, 'alice', s(59))).value).toBe(4);
     // At 60 s the bucket [0, 10) leaves the window (60 s − 60 s window, exclusive).
@@ -33,6 +34,20 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
     await store.apply([{ counter, key: 'alice', timeMs: s(75) }], s(75));
     const fields = await redis().hkeys(store.layout.counterBuckets(counter.name, 'alice'));
     expect(fields.sort()).toEqual([`c:${s(50)}`, `c:${s(70)}`, `f:${s(50)}`, `f:${s(70)}`, `l:${s(50)}`, `l:${s(70)}`].sort());
+  });
+
+  it('keeps a threshold-less counter exact and its hash bounded without reading it on every call', async () => {
+    const store = setup();
+    const counter = { ...failed, threshold: undefined };
+    const key = store.layout.counterBuckets(counter.name, 'dave');
+    // One event every 10 s for 300 s: 30 buckets, of which a 60 s window holds 6.
+    for (let t = 0; t < 300; t += 10) {
+      await store.apply([{ counter, key: 'dave', timeMs: s(t) }, { counter, key: 'dave', timeMs: s(t + 5) }], s(t + 5));
+      expect((await store.read(counter, 'dave', s(t + 5))).value).toBe(2 * Math.min(t / 10 + 1, 6));
+      // Retained range: window + lateness (0) + the current bucket = 7 buckets, 3 fields each.
+      expect(await redis().hlen(key)).toBeLessThanOrEqual(3 * 7 + 3);
+    }
+    expect(await redis().pttl(key)).toBeGreaterThan(0);
   });
 
   it('combines a batch into one bucket entry and reports applied events', async () => {

@@ -1,0 +1,82 @@
+// End-to-end with the default pipeline's state stage: the loadgen's mix over TCP (octet counting),
+// parsed, XADDed, and applied to sessions (auth events) and the four default counters (every event).
+// Reports events/s, the worker's peak RSS, and Redis memory per live session.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { ROOT, peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
+
+const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 500_000);
+const defaults = readFileSync(join(ROOT, 'pipelines', 'default.yaml'), 'utf8');
+const stateSections = defaults.slice(defaults.indexOf('\nsessions:'), defaults.indexOf('\nsinks:'));
+const redisServer = await startRedis();
+const redis = new Redis(redisServer.url);
+const worker = await startWorker(
+  `
+redis: { key_prefix: "bench:" }
+sources:
+  tcp_in: { type: syslog, mode: tcp, address: "127.0.0.1:0" }
+sinks:
+  soc: { type: redis_streams, max_len: ${COUNT * 2} }
+${stateSections}
+`,
+  redisServer.url,
+);
+const { host, port } = worker.addresses.tcp_in;
+let peakRss = rssBytes(worker.child.pid);
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, rssBytes(worker.child.pid));
+}, 50);
+// Loadgen events are stamped from a fixed date: start them now so sessions are live when opened.
+const loadgen = runLoadgen(['--tcp', `${host}:${port}`, '--count', String(COUNT), '--pregen', '--seed', '11', '--start-ms', String(Date.now())]);
+let firstAt = 0;
+let firstLen = 0;
+let lastAt = 0;
+let length = 0;
+const deadline = Date.now() + 600_000;
+while (Date.now() < deadline) {
+  length = await redis.xlen('bench:events:soc');
+  const now = performance.now();
+  if (length > 0 && firstAt === 0) {
+    firstAt = now;
+    firstLen = length;
+  }
+  if (length >= COUNT) {
+    lastAt = now;
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 20));
+}
+await loadgen;
+// The state stage may still be applying the last batches; give it a moment before reading state.
+await new Promise((r) => setTimeout(r, 500));
+clearInterval(sampler);
+peakRss = Math.max(peakRss, peakRssBytes(worker.child.pid));
+const sessions = await redis.zcard('bench:{bench:audit}:expiry');
+const alerts = await redis.xlen('bench:alerts');
+if (process.env.BENCH_COMMANDSTATS) {
+  const stats = (await redis.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat_'));
+  const rows = stats.map((l) => {
+    const [name, rest] = l.split(':');
+    const f = Object.fromEntries(rest.split(',').map((kv) => kv.split('=')));
+    return { name, calls: Number(f.calls), usec: Number(f.usec), per: Number(f.usec_per_call) };
+  });
+  rows.sort((a, b) => b.usec - a.usec);
+  process.stderr.write(`${JSON.stringify(rows.slice(0, 12))}\n`);
+}
+const audit = await redis.xlen('bench:audit');
+await worker.stop();
+await redis.quit();
+await redisServer.stop();
+const seconds = (lastAt - firstAt) / 1000;
+console.log(
+  JSON.stringify({
+    events: COUNT,
+    landed: length,
+    events_per_s: lastAt ? Math.round((COUNT - firstLen) / seconds) : 0,
+    peak_rss_mb: +(peakRss / 1024 / 1024).toFixed(1),
+    live_sessions: sessions,
+    audit_entries: audit,
+    alerts,
+  }),
+);
