@@ -15,6 +15,8 @@ export const STATE_SCRIPTS = {
   fortistreamSessionRevoke: 'session-revoke-2',
   fortistreamSessionSweep: 'session-sweep-2',
   fortistreamCounterAdd: 'counter-add-2',
+  // Variable number of keys (numkeys is the first argument at call time): single Redis only.
+  fortistreamCounterAddMany: 'counter-add-many',
 } as const;
 
 export type StateCommandName = keyof typeof STATE_SCRIPTS;
@@ -27,6 +29,7 @@ declare module 'ioredis' {
     fortistreamSessionRevoke(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamSessionSweep(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamCounterAdd(buckets: RedisKey, alert: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
+    fortistreamCounterAddMany(numKeys: number, ...keysThenArgv: RedisValue[]): Result<unknown, Context>;
   }
 }
 
@@ -52,7 +55,9 @@ export function loadLuaScript(name: string): string {
   return expand(readLua(`${name}.lua`), name);
 }
 
-function numberOfKeys(name: string): number {
+/** From the file name; `-many` scripts take a variable number of keys (undefined: given per call). */
+function numberOfKeys(name: string): number | undefined {
+  if (name.endsWith('-many')) return undefined;
   const match = /-(\d+)$/.exec(name);
   if (!match?.[1]) throw new Error(`script name ${name} does not end in -<numKeys>`);
   return Number(match[1]);
@@ -70,7 +75,8 @@ export function defineStateCommands(redis: StateRedis): void {
       lua = loadLuaScript(file);
       sources.set(file, lua);
     }
-    redis.defineCommand(command, { lua, numberOfKeys: numberOfKeys(file) });
+    const keys = numberOfKeys(file);
+    redis.defineCommand(command, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
   }
   clientsWithCommands.add(redis);
 }

@@ -50,6 +50,20 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
     expect(await redis().pttl(key)).toBeGreaterThan(0);
   });
 
+  it('applies hundreds of keys in one batch, each with its own sum and alert', async () => {
+    const store = setup();
+    const counter = { ...failed, threshold: 3 };
+    // 450 keys (more than one multi-key call on a single Redis): key k gets k % 5 events.
+    const updates = Array.from({ length: 450 }, (_, k) => Array.from({ length: k % 5 }, (_, i) => ({ counter, key: `u${k}`, timeMs: s(20) + i }))).flat();
+    const result = await store.apply(updates, s(20));
+    expect(result.applied).toBe(updates.length);
+    const alerted = result.alerts.map((a) => a.key).sort();
+    const expected = Array.from({ length: 450 }, (_, k) => k).filter((k) => k % 5 >= 3).map((k) => `u${k}`).sort();
+    expect(alerted).toEqual(expected);
+    for (const alert of result.alerts) expect(alert.value).toBe(Number(alert.key.slice(1)) % 5);
+    for (const k of [0, 1, 2, 3, 4, 448, 449]) expect((await store.read(counter, `u${k}`, s(20))).value).toBe(k % 5);
+  });
+
   it('combines a batch into one bucket entry and reports applied events', async () => {
     const store = setup();
     const counter = { ...failed, threshold: undefined };

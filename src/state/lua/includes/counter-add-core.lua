@@ -1,0 +1,150 @@
+-- The body of counter-add for one counter key, shared by counter-add-2 (one key: Redis Cluster)
+-- and counter-add-many (several keys in one call: one Redis). `args` has the layout of
+-- counter-add-2's ARGV; see that script's header for the contract and the return value.
+local function int(value)
+  return string.format('%.0f', value)
+end
+
+local function counterAdd(bucketsKey, alertKey, args)
+  local nowMs = tonumber(args[1])
+  local windowMs = tonumber(args[2])
+  local bucketMs = tonumber(args[3])
+  local threshold = tonumber(args[4])
+  local latenessMs = tonumber(args[5])
+  local n = tonumber(args[6])
+  if not nowMs or not windowMs or not bucketMs or not threshold or not latenessMs or not n
+    or bucketMs < 1 or latenessMs < 0 or #args ~= 6 + 4 * n then
+    return -1
+  end
+  if windowMs < bucketMs or windowMs % bucketMs ~= 0 then return -4 end
+
+  for i = 0, n - 1 do
+    local lastMs = tonumber(args[7 + 4 * i + 3])
+    if not lastMs then return -1 end
+    if lastMs > nowMs then nowMs = lastMs end
+  end
+
+  local currentBucket = math.floor(nowMs / bucketMs) * bucketMs
+  local keepAfter = currentBucket - windowMs - latenessMs
+
+  if threshold == 0 then
+    local result = { 0, 0, 0, 0, 0, 0, 0 }
+    local applied = false
+    for i = 0, n - 1 do
+      local base = 7 + 4 * i
+      local bucket = tonumber(args[base])
+      local increment = tonumber(args[base + 1])
+      local firstMs = tonumber(args[base + 2])
+      local lastMs = tonumber(args[base + 3])
+      if not bucket or not increment or not firstMs then return -1 end
+      if bucket <= keepAfter then
+        result[#result + 1] = bucket
+      else
+        local b = int(bucket)
+        redis.call('HINCRBY', bucketsKey, 'c:' .. b, increment)
+        local seen = redis.call('HMGET', bucketsKey, 'f:' .. b, 'l:' .. b)
+        local f, l = tonumber(seen[1]), tonumber(seen[2])
+        if not f or firstMs < f then redis.call('HSET', bucketsKey, 'f:' .. b, int(firstMs)) end
+        if not l or lastMs > l then redis.call('HSET', bucketsKey, 'l:' .. b, int(lastMs)) end
+        applied = true
+      end
+    end
+    local retainedFields = 3 * ((windowMs + latenessMs) / bucketMs + 1)
+    if redis.call('HLEN', bucketsKey) > retainedFields then
+      local flat = redis.call('HGETALL', bucketsKey)
+      local stale = {}
+      for i = 1, #flat, 2 do
+        local bucket = tonumber(string.sub(flat[i], 3))
+        if bucket and bucket <= keepAfter then stale[#stale + 1] = flat[i] end
+      end
+      if #stale > 0 then redis.call('HDEL', bucketsKey, unpack(stale)) end
+    end
+    if applied then redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs)) end
+    return result
+  end
+
+  -- Read the key once, drop the buckets that fell out of the retained range, then write every
+  -- changed field with one HSET (a handful of commands per call, whatever the number of updates).
+  local sums, firsts, lasts = {}, {}, {}
+  local stale = {}
+  local flat = redis.call('HGETALL', bucketsKey)
+  for i = 1, #flat, 2 do
+    local field = flat[i]
+    local kind = string.sub(field, 1, 1)
+    local bucket = tonumber(string.sub(field, 3))
+    if bucket then
+      if bucket <= keepAfter then
+        stale[#stale + 1] = field
+      elseif kind == 'c' then
+        sums[bucket] = tonumber(flat[i + 1])
+      elseif kind == 'f' then
+        firsts[bucket] = tonumber(flat[i + 1])
+      elseif kind == 'l' then
+        lasts[bucket] = tonumber(flat[i + 1])
+      end
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', bucketsKey, unpack(stale)) end
+
+  local result = { 0, 0, 0, 0, 0, 0, 0 }
+  local ref = nil
+  local writes = {}
+  for i = 0, n - 1 do
+    local base = 7 + 4 * i
+    local bucket = tonumber(args[base])
+    local increment = tonumber(args[base + 1])
+    local firstMs = tonumber(args[base + 2])
+    local lastMs = tonumber(args[base + 3])
+    if not bucket or not increment or not firstMs then return -1 end
+    if bucket <= keepAfter then
+      result[#result + 1] = bucket
+    else
+      local b = int(bucket)
+      sums[bucket] = (sums[bucket] or 0) + increment
+      if not firsts[bucket] or firstMs < firsts[bucket] then firsts[bucket] = firstMs end
+      if not lasts[bucket] or lastMs > lasts[bucket] then lasts[bucket] = lastMs end
+      writes[#writes + 1] = 'c:' .. b
+      writes[#writes + 1] = int(sums[bucket])
+      writes[#writes + 1] = 'f:' .. b
+      writes[#writes + 1] = int(firsts[bucket])
+      writes[#writes + 1] = 'l:' .. b
+      writes[#writes + 1] = int(lasts[bucket])
+      if not ref or bucket > ref then ref = bucket end
+    end
+  end
+  if #writes > 0 then redis.call('HSET', bucketsKey, unpack(writes)) end
+
+  local function windowSum(endBucket)
+    local sum, first, last = 0, nil, nil
+    for bucket, value in pairs(sums) do
+      if bucket > endBucket - windowMs and bucket <= endBucket then
+        sum = sum + value
+        local f, l = firsts[bucket], lasts[bucket]
+        if f and (not first or f < first) then first = f end
+        if l and (not last or l > last) then last = l end
+      end
+    end
+    return sum, first or 0, last or 0
+  end
+
+  result[1] = windowSum(currentBucket)
+
+  if ref and threshold > 0 then
+    local value, first, last = windowSum(ref)
+    if value >= threshold then
+      local marker = tonumber(redis.call('GET', alertKey))
+      if not marker or ref >= marker + windowMs then
+        redis.call('SET', alertKey, int(ref), 'PX', int(windowMs + latenessMs + bucketMs))
+        result[2] = 1
+        result[3] = value
+        result[4] = first
+        result[5] = last
+        result[6] = ref + bucketMs - windowMs
+        result[7] = ref + bucketMs
+      end
+    end
+  end
+
+  if ref then redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs)) end
+  return result
+end
