@@ -97,17 +97,22 @@ async function summarize(
     for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
     return out;
   };
-  // Show a few different kinds of event rather than the first three lines.
-  const seenKinds = new Set<string>();
+  // Show a few different kinds of event rather than the first lines: one per category first
+  // (authentication, network, …), then other type/action pairs.
+  const all = (await redis.xrange(eventStream, '-', '+', 'COUNT', 500)).map(([, fields]) => toObject(fields));
   const firstEvents: Record<string, string>[] = [];
-  for (const [, fields] of await redis.xrange(eventStream, '-', '+', 'COUNT', 200)) {
-    const event = toObject(fields);
-    const kind = `${event['fortinet.firewall.type'] ?? ''}/${event['event.category'] ?? ''}/${event['event.action'] ?? ''}`;
-    if (seenKinds.has(kind)) continue;
-    seenKinds.add(kind);
-    firstEvents.push(event);
-    if (firstEvents.length === 4) break;
-  }
+  const seen = new Set<string>();
+  const pick = (kindOf: (e: Record<string, string>) => string): void => {
+    for (const event of all) {
+      if (firstEvents.length === 4) return;
+      const kind = kindOf(event);
+      if (seen.has(kind) || firstEvents.includes(event)) continue;
+      seen.add(kind);
+      firstEvents.push(event);
+    }
+  };
+  pick((e) => `category:${e['event.category'] ?? '-'}`);
+  pick((e) => `type:${e['fortinet.firewall.type'] ?? '-'}/${e['event.action'] ?? '-'}`);
   const deadLetters = (await redis.xrange(deadStream, '-', '+', 'COUNT', 20)).map(([, fields]) => toObject(fields));
   return {
     ...head,
