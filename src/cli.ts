@@ -4,7 +4,9 @@ import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { defaultPipelinePath } from './commands/context.js';
 import { countersCommand } from './commands/counters.js';
+import { keygenCommand } from './commands/keygen.js';
 import { parseCommand } from './commands/parse.js';
+import { pseudonymCommand } from './commands/pseudonym.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { tailCommand } from './commands/tail.js';
 import { loadPipelineFile } from './config/load.js';
@@ -63,8 +65,9 @@ function buildProgram(): Command {
     .option('--udp <host:port>', 'address of the UDP syslog listener (replaces the pipeline\'s, or adds one)', hostPort)
     .option('--tcp <host:port>', 'address of the TCP syslog listener (replaces the pipeline\'s, or adds one)', hostPort)
     .option('--tls <host:port>', 'address of the TLS syslog listener (needs tls.cert_file/key_file in the pipeline)', hostPort)
+    .option('--api <host:port>', 'serve the HTTP API (SSE event streams, /healthz) here; needs api.tokens_file in the pipeline', hostPort)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'info')
-    .action(async (opts: { pipeline: string; redis?: string; udp?: string; tcp?: string; tls?: string; logLevel: string }) => {
+    .action(async (opts: { pipeline: string; redis?: string; udp?: string; tcp?: string; tls?: string; api?: string; logLevel: string }) => {
       const logger = createLogger({ level: opts.logLevel });
       process.exitCode = await runUntilSignal({
         pipelineFile: opts.pipeline,
@@ -72,6 +75,7 @@ function buildProgram(): Command {
         udp: opts.udp,
         tcp: opts.tcp,
         tls: opts.tls,
+        api: opts.api,
         logger,
       });
     });
@@ -173,6 +177,37 @@ function buildProgram(): Command {
         });
       },
     );
+
+  program
+    .command('pseudonym')
+    .description('print the pseudonym of a user, address, network or device under a profile\'s key (to search the ml/agent streams)')
+    .argument('<value>', 'the raw value, e.g. alice or 10.1.2.3')
+    .option('--profile <name>', 'profile whose keyring is used (default: the only profile with a keyring)')
+    .option('--kind <kind>', 'entity kind: user, group, ip, net, device, mac, host (default: ip for an address, else user)')
+    .option('--all-keys', 'print the pseudonym under every live key (current first): both forms during a rotation overlap')
+    .option('--json', 'print JSON')
+    .option('-p, --pipeline <file>', 'pipeline file (for the profiles and their keyrings)')
+    .action(async (value: string, opts: { profile?: string; kind?: string; allKeys?: boolean; json?: boolean; pipeline?: string }) => {
+      await pseudonymCommand({
+        value,
+        profile: opts.profile,
+        kind: opts.kind,
+        allKeys: Boolean(opts.allKeys),
+        json: Boolean(opts.json),
+        pipelineFile: opts.pipeline,
+        print: console.log,
+      });
+    });
+
+  program
+    .command('keygen')
+    .description('create a keyring file (mode 600) with a random key, or add a new current key to one (key rotation)')
+    .argument('<file>', 'keyring file')
+    .option('--kid <id>', 'id of the new key (default k<YYYYMMDD>)')
+    .option('--retire-previous-after <time>', 'end of the overlap of the key that was current (RFC 3339, e.g. 2026-12-31T00:00:00Z)')
+    .action(async (file: string, opts: { kid?: string; retirePreviousAfter?: string }) => {
+      await keygenCommand({ file, kid: opts.kid, retirePreviousAfter: opts.retirePreviousAfter, print: console.log });
+    });
 
   program
     .command('demo')

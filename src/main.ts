@@ -4,16 +4,25 @@ import type { PipelineOverrides } from './config/overrides.js';
 import { safeRedisUrl } from './observability/logger.js';
 import { connectRedis, resolveRedis } from './runtime/redis.js';
 import { createWorker, type Worker } from './runtime/worker.js';
+import { openKeyrings } from './runtime/profiles.js';
+import { createApiApp } from './api/app.js';
+import { startApiServer, type ApiServer } from './api/server.js';
+import { loadTokenFile } from './api/tokens.js';
+import { FortistreamError, errorMessage } from './errors.js';
 
 export interface RunOptions extends PipelineOverrides {
   readonly pipelineFile: string;
   readonly redisUrl?: string | undefined;
   readonly logger: Logger;
+  /** `HOST:PORT` of the HTTP API (replaces the pipeline's api.address). */
+  readonly api?: string | undefined;
 }
 
 export interface RunningWorker {
   readonly worker: Worker;
   readonly redisUrl: string;
+  /** The HTTP API, when api.address or --api asked for it. */
+  readonly api: ApiServer | undefined;
   /** Stops the worker, the Redis connection and a private redis-server we started. */
   shutdown(): Promise<boolean>;
 }
@@ -22,6 +31,13 @@ export interface RunningWorker {
 export async function startWorker(options: RunOptions): Promise<RunningWorker> {
   const { logger } = options;
   const { pipeline, file } = loadPipelineFile(options.pipelineFile, { overrides: options });
+  const apiAddress = options.api ?? pipeline.api?.address;
+  if (apiAddress !== undefined && pipeline.api === undefined) {
+    throw new FortistreamError('FST_CONFIG_INVALID', `${file}: api: the API needs an "api:" section with tokens_file (bearer tokens)`);
+  }
+  // Keys and tokens first: a bad file stops the start before anything listens.
+  const tokens = apiAddress !== undefined && pipeline.api !== undefined ? await loadTokenFile(pipeline.api.tokens_file) : undefined;
+  const keyrings = await openKeyrings(pipeline.profiles, logger.child({ component: 'keyring' }));
   const choice = await resolveRedis({
     optionUrl: options.redisUrl,
     envUrl: process.env.REDIS_URL,
@@ -31,10 +47,29 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
   });
   try {
     const redis = await connectRedis(choice.url, pipeline.redis.connect_timeout_ms);
-    const worker = createWorker({ pipeline, redis, redisUrl: choice.url, logger });
+    const worker = createWorker({ pipeline, redis, redisUrl: choice.url, logger, keyrings });
+    let api: ApiServer | undefined;
     try {
       await worker.start();
+      if (apiAddress !== undefined && tokens !== undefined && pipeline.api !== undefined) {
+        const app = createApiApp({
+          redis,
+          streams: worker.namedStreams(),
+          tokens,
+          logger: logger.child({ component: 'api' }),
+          keepaliveMs: pipeline.api.keepalive_seconds * 1000,
+          maxSseClients: pipeline.api.max_sse_clients,
+        });
+        try {
+          api = await startApiServer(app, apiAddress);
+        } catch (error) {
+          throw new FortistreamError('FST_LISTEN_FAILED', `the API cannot listen on ${apiAddress}: ${errorMessage(error)}`, { cause: error });
+        }
+        const bound = api.address();
+        logger.info({ address: `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}` }, 'api listening');
+      }
     } catch (error) {
+      await worker.stop().catch(() => false);
       redis.disconnect();
       throw error;
     }
@@ -46,8 +81,10 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
     return {
       worker,
       redisUrl: choice.url,
+      api,
       shutdown() {
         stopping ??= (async () => {
+          await api?.close();
           const flushed = await worker.stop();
           await redis.quit().catch(() => redis.disconnect());
           if (choice.privateServer) await choice.privateServer.stop();
@@ -57,12 +94,16 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
       },
     };
   } catch (error) {
+    for (const keyring of keyrings.values()) keyring.close();
     if (choice.privateServer) await choice.privateServer.stop();
     throw error;
   }
 }
 
-/** Runs until SIGINT/SIGTERM, then flushes and exits (a second signal exits at once). */
+/**
+ * Runs until SIGINT/SIGTERM, then flushes and exits (a second signal exits at once). SIGHUP re-reads
+ * the keyring files (a bad file keeps the keys in force and is logged).
+ */
 export async function runUntilSignal(options: RunOptions): Promise<number> {
   const running = await startWorker(options);
   return new Promise((resolve) => {
@@ -80,7 +121,12 @@ export async function runUntilSignal(options: RunOptions): Promise<number> {
         resolve(flushed ? 0 : 1);
       });
     };
+    const onHangup = (): void => {
+      options.logger.info('SIGHUP: re-reading keyrings');
+      void running.worker.reloadKeyrings().catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'keyring reload failed'));
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onHangup);
   });
 }

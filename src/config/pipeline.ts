@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { syslogSourceSchema } from '../sources/syslog/settings.js';
 import { redisStreamsSinkSchema } from '../sinks/redis-streams.js';
+import { profileSettingsSchema } from '../sanitize/profiles.js';
 import { countersSettingsSchema, sessionsSettingsSchema } from '../state/rules-schema.js';
 
 const componentName = z
@@ -58,6 +59,28 @@ export const alertsSettingsSchema = z
   })
   .describe('Where threshold alerts are written.');
 
+/** Default cap of a profile stream (`MAXLEN ~`). */
+export const DEFAULT_PROFILE_MAX_LEN = 1_000_000;
+
+/** Default stream of each profile type, after the key prefix. */
+export const DEFAULT_PROFILE_STREAM_SUFFIX = { ml: 'events:ml', agent: 'events:agent', soc: 'events:soc' } as const;
+
+const hostPortSchema = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080');
+
+export const apiSettingsSchema = z
+  .strictObject({
+    address: hostPortSchema.optional().describe('Where the HTTP API listens (overridden by `run --api`). Unset: no API unless --api is given.'),
+    tokens_file: z
+      .string()
+      .min(1)
+      .describe('Bearer tokens (YAML or JSON): {tokens: [{name, token_sha256 | token, roles: [read|write|admin]}]}. Not world-writable; not world-readable when it holds plain tokens.'),
+    keepalive_seconds: z.number().min(1).max(300).default(15).describe('A `:` comment is sent on idle SSE streams this often, so proxies keep them open.'),
+    max_sse_clients: z.int().min(1).max(10_000).default(100).describe('Concurrent SSE streams (each holds one Redis connection); more get 503.'),
+  })
+  .describe('The HTTP API: GET /healthz, GET /v1/events/:profile (Server-Sent Events).');
+
 export const sourceSchema = z.discriminatedUnion('type', [syslogSourceSchema]);
 export const sinkSchema = z.discriminatedUnion('type', [redisStreamsSinkSchema]);
 
@@ -75,8 +98,34 @@ export const pipelineFileSchema = z
     sinks: z
       .record(componentName, sinkSchema)
       .refine((sinks) => Object.keys(sinks).length > 0, 'at least one sink is needed'),
+    profiles: z
+      .record(componentName, profileSettingsSchema)
+      .default({})
+      .describe('Sanitized audience streams (ml, agent, soc): each projects every event and writes its own stream (after the key prefix).'),
+    api: apiSettingsSchema.optional(),
   })
   .superRefine((file, ctx) => {
+    // Every stream has one writer: a profile may not share a stream with a sink or another profile.
+    const writers = new Map<string, string>();
+    for (const [name, sink] of Object.entries(file.sinks)) {
+      writers.set(sink.stream, `sink "${name}"`);
+      if (!writers.has(sink.dead_letter_stream)) writers.set(sink.dead_letter_stream, `sink "${name}" (dead letters)`);
+    }
+    for (const [name, profile] of Object.entries(file.profiles)) {
+      if (file.sinks[name] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['profiles', name], message: `"${name}" is already a sink name; profiles and sinks share one namespace (the API serves /v1/events/<name>)` });
+      }
+      const stream = profile.stream ?? DEFAULT_PROFILE_STREAM_SUFFIX[profile.type];
+      const other = writers.get(stream);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', name, 'stream'],
+          message: `stream "${stream}" is already written by ${other}; give this profile its own stream (one writer per stream)`,
+        });
+      }
+      writers.set(stream, `profile "${name}"`);
+    }
     const seen = new Map<string, string>();
     for (const [name, source] of Object.entries(file.sources)) {
       if (/:0$/.test(source.address)) continue; // port 0: the kernel picks a different free port for each
@@ -96,4 +145,6 @@ export const pipelineFileSchema = z
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;
 export type SourceSettings = z.infer<typeof sourceSchema>;
 export type SinkSettings = z.infer<typeof sinkSchema>;
+export type ProfileFileSettings = PipelineFile['profiles'][string];
+export type ApiSettings = z.infer<typeof apiSettingsSchema>;
 export type RuntimeSettings = z.infer<typeof runtimeSettingsSchema>;

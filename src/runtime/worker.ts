@@ -9,6 +9,7 @@ import { compileRules } from '../state/rules.js';
 import { createStateStage, type StateStage } from '../state/stage.js';
 import type { Sink, Source, SourceContext } from './contracts.js';
 import { EventPipeline } from './pipeline.js';
+import { compileProfiles, createProfileSink, keyringOrigin, type KeyringHandle } from './profiles.js';
 
 export interface WorkerOptions {
   readonly pipeline: Readonly<PipelineFile>;
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   readonly redisUrl?: string;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Open keyrings by origin (`openKeyrings`), for the ml/agent profiles; the worker closes them on stop. */
+  readonly keyrings?: ReadonlyMap<string, KeyringHandle>;
 }
 
 export interface Worker {
@@ -31,6 +34,10 @@ export interface Worker {
   addresses(): Record<string, { host: string; port: number }>;
   /** Full names of the streams this worker writes, for display. */
   streams(): { events: string[]; dead: string[] };
+  /** Full stream name by sink or profile name (what the API serves at /v1/events/<name>). */
+  namedStreams(): Record<string, string>;
+  /** Re-reads every keyring file now (SIGHUP); a bad file keeps the keys in force (logged). */
+  reloadKeyrings(): Promise<void>;
   /** The state stage, when the pipeline declares sessions or counters. */
   readonly state: StateStage | undefined;
 }
@@ -57,6 +64,24 @@ export function createWorker(options: WorkerOptions): Worker {
     }),
   );
 
+  const keyrings = options.keyrings ?? new Map<string, KeyringHandle>();
+  const profiles = compileProfiles(pipeline);
+  for (const profile of profiles) {
+    if (profile.type === 'soc' || (profile.keyring !== undefined && keyrings.has(keyringOrigin(profile.keyring)))) continue;
+    throw new FortistreamError('FST_KEYRING_INVALID', `profile "${profile.name}": its keyring was not opened (call openKeyrings first)`);
+  }
+  const profileSinks: Sink[] = profiles.map((profile) =>
+    createProfileSink({
+      profile,
+      keyring: profile.keyring === undefined ? undefined : keyrings.get(keyringOrigin(profile.keyring)),
+      redis,
+      redisUrl: options.redisUrl,
+      metrics,
+      logger: logger.child({ component: profile.name }),
+      batchMaxEvents: pipeline.pipeline.batch_max_events,
+    }),
+  );
+
   let state: StateStage | undefined;
   if (pipeline.sessions !== undefined || pipeline.counters !== undefined) {
     state = createStateStage({
@@ -76,7 +101,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const eventPipeline = new EventPipeline({
     settings: pipeline.pipeline,
-    sinks: state ? [...sinks, state] : sinks,
+    sinks: state ? [...sinks, ...profileSinks, state] : [...sinks, ...profileSinks],
     logger: logger.child({ component: 'pipeline' }),
     parseMetrics: metrics.component('parse', 'fortigate'),
     bufferMetrics: metrics.component('buffer', 'memory'),
@@ -138,7 +163,8 @@ export function createWorker(options: WorkerOptions): Worker {
       await Promise.allSettled(started.map((s) => s.stop()));
       started = [];
       const flushed = await eventPipeline.drain(pipeline.pipeline.shutdown_timeout_seconds * 1000);
-      await Promise.allSettled([...sinks, ...(state ? [state] : [])].map((s) => s.close()));
+      await Promise.allSettled([...sinks, ...profileSinks, ...(state ? [state] : [])].map((s) => s.close()));
+      for (const keyring of keyrings.values()) keyring.close();
       return flushed;
     },
     addresses() {
@@ -152,9 +178,18 @@ export function createWorker(options: WorkerOptions): Worker {
     streams() {
       const values = Object.values(pipeline.sinks);
       return {
-        events: values.map((s) => prefix + s.stream),
+        events: [...values.map((s) => prefix + s.stream), ...profiles.map((p) => p.stream)],
         dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
       };
+    },
+    namedStreams() {
+      const out: Record<string, string> = {};
+      for (const [name, settings] of Object.entries(pipeline.sinks)) out[name] = prefix + settings.stream;
+      for (const profile of profiles) out[profile.name] = profile.stream;
+      return out;
+    },
+    async reloadKeyrings() {
+      await Promise.all([...keyrings.values()].map((keyring) => keyring.reload()));
     },
   };
 }

@@ -52,7 +52,7 @@ const PROFILE_TYPES = ['ml', 'agent', 'soc'] as const;
 export const profileSettingsSchema = z
   .object({
     type: z.enum(PROFILE_TYPES),
-    /** Stream key; defaults to `fortistream:events:<type>`. */
+    /** Stream; in a pipeline file after the key prefix (default `events:<type>`); `compileProfile` alone defaults to `fortistream:events:<type>`. */
     stream: z.string().min(1).optional(),
     /** `MAXLEN ~` of the stream. */
     max_len: z.number().int().positive().optional(),
