@@ -20,8 +20,10 @@ export async function startWorker(yaml, redisUrl, sourceCount = 1) {
   const dir = mkdtempSync(join(tmpdir(), 'fortistream-bench-'));
   const file = join(dir, 'pipeline.yaml');
   writeFileSync(file, yaml);
-  // The same V8 flag as `npm start` and the installed bin's shebang (see README, Performance).
-  const flags = (process.env.BENCH_WORKER_FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
+  // V8 defaults: since the Redis sink encodes each event as it is parsed, event objects die young and a
+  // larger semi-space no longer helps (measured 16/32/64 MB: same CPU per event, +50–100 MB RSS).
+  // BENCH_WORKER_FLAGS passes node flags to the worker (e.g. "--max-semi-space-size=16").
+  const flags = (process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, CLI, 'run', '--pipeline', file, '--redis', redisUrl, '--log-level', 'info'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -85,10 +87,24 @@ export function peakRssBytes(pid) {
   }
 }
 
-/** Runs the load generator with the given arguments; resolves its JSON stats line. */
-export function runLoadgen(args) {
+/** CPU time (user + system) a process used so far, in microseconds (/proc/<pid>/stat), or 0 when it is gone. */
+export function cpuMicros(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** Runs the load generator with the given arguments; resolves its JSON stats line. `onSpawn` gets its pid. */
+export function runLoadgen(args, onSpawn) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOADGEN, ...args, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    onSpawn?.(child.pid);
     let err = '';
     child.stderr.on('data', (c) => (err += c.toString()));
     child.once('exit', (code) => {

@@ -1,8 +1,11 @@
 // End-to-end ingest: the loadgen sends N pre-generated lines over one TCP connection (RFC 6587 octet
 // counting) to the built worker, which parses them and XADDs them to a private Redis. Measures
-// events/s from the first to the last entry landing, and the worker's peak RSS.
+// events/s from the first to the last entry landing, the worker's peak RSS, and the CPU each process
+// spent per event over that window (worker, Redis, loadgen: they share the machine's cores).
+// BENCH_E2E_COUNT (default 1,000,000), BENCH_WORKER_FLAGS (node flags for the worker).
+import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
-import { peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
+import { cpuMicros, peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
 
 const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 1_000_000);
 const redisServer = await startRedis();
@@ -19,48 +22,76 @@ sinks:
 );
 const { host, port } = worker.addresses.tcp_in;
 const stream = 'bench:events:soc';
+const workerPid = worker.child.pid;
 
-let peakRss = rssBytes(worker.child.pid);
+/** Redis's own CPU seconds (user + sys), from INFO. */
+async function redisCpuMicros() {
+  const info = await redis.info('cpu');
+  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
+  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
+  return (user + sys) * 1e6;
+}
+
+let peakRss = rssBytes(workerPid);
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, rssBytes(worker.child.pid));
+  peakRss = Math.max(peakRss, rssBytes(workerPid));
 }, 50);
 
-const loadgen = runLoadgen(['--tcp', `${host}:${port}`, '--framing', 'octet', '--count', String(COUNT), '--pregen', '--seed', '7']);
+let loadgenPid = 0;
+const loadgen = runLoadgen(
+  ['--tcp', `${host}:${port}`, '--framing', 'octet', '--count', String(COUNT), '--pregen', '--seed', '7'],
+  (pid) => (loadgenPid = pid),
+);
 let firstAt = 0;
 let firstLen = 0;
 let lastAt = 0;
 let length = 0;
+let cpuAtFirst = { worker: 0, redis: 0, loadgen: 0 };
+let cpuAtLast = { worker: 0, redis: 0, loadgen: 0 };
+let loadgenLast = 0;
 const deadline = Date.now() + 600_000;
 while (Date.now() < deadline) {
   length = await redis.xlen(stream);
   const now = performance.now();
+  const loadgenCpu = cpuMicros(loadgenPid);
+  if (loadgenCpu > 0) loadgenLast = loadgenCpu;
   if (length > 0 && firstAt === 0) {
     firstAt = now;
     firstLen = length;
+    cpuAtFirst = { worker: cpuMicros(workerPid), redis: await redisCpuMicros(), loadgen: loadgenLast };
   }
   if (length >= COUNT) {
     lastAt = now;
+    cpuAtLast = { worker: cpuMicros(workerPid), redis: await redisCpuMicros(), loadgen: loadgenLast };
     break;
   }
   await new Promise((r) => setTimeout(r, 20));
 }
 const sent = await loadgen;
 clearInterval(sampler);
-peakRss = Math.max(peakRss, peakRssBytes(worker.child.pid));
+peakRss = Math.max(peakRss, peakRssBytes(workerPid));
 const dead = await redis.xlen('bench:dead');
 await worker.stop();
 await redis.quit();
 await redisServer.stop();
 
 const seconds = (lastAt - firstAt) / 1000;
+const measured = COUNT - firstLen;
+const perEvent = (key) => (lastAt ? +((cpuAtLast[key] - cpuAtFirst[key]) / measured).toFixed(2) : 0);
 console.log(
   JSON.stringify({
     events: COUNT,
     landed: length,
     dead,
-    events_per_s: lastAt ? Math.round((COUNT - firstLen) / seconds) : 0,
-    mb_per_s: lastAt ? +((sent.payloadBytes / COUNT) * (COUNT - firstLen) / seconds / 1e6).toFixed(1) : 0,
+    events_per_s: lastAt ? Math.round(measured / seconds) : 0,
+    mb_per_s: lastAt ? +((sent.payloadBytes / COUNT) * measured / seconds / 1e6).toFixed(1) : 0,
     peak_rss_mb: +(peakRss / 1024 / 1024).toFixed(1),
+    worker_cpu_us_per_event: perEvent('worker'),
+    redis_cpu_us_per_event: perEvent('redis'),
+    // Approximate: sampled every ~20 ms while the loadgen runs (it exits as soon as it sent everything).
+    loadgen_cpu_us_per_event: perEvent('loadgen'),
     loadgen_msgs_per_s: sent.msgsPerSec,
+    worker_flags: process.env.BENCH_WORKER_FLAGS ?? '',
+    load_avg_1m: +loadavg()[0].toFixed(2),
   }),
 );

@@ -5,8 +5,55 @@ import type { NormalizedEvent } from '../parse/event.js';
 import { parseFrame } from '../parse/index.js';
 import type { DeadLetter, Frame, Sink, SinkBatch, Source } from './contracts.js';
 
+/**
+ * What a sink keeps of one batch's events, taken one event at a time as they are parsed (e.g. their
+ * RESP encoding). The pipeline then holds no event objects for that sink: they die young (cheap GC)
+ * and the batch costs what the sink keeps, off the JS heap when that is a Buffer.
+ */
+export interface SinkEncoder {
+  /** Takes one event (in order); returns how many bytes the sink now holds for it. */
+  add(event: NormalizedEvent): number;
+}
+
+/** A sink that can take events as they arrive (optional capability of a `Sink`). */
+export interface EncodingSink extends Sink {
+  /** A fresh encoder for the next batch, or undefined to get the batch's events at write time. */
+  encoder(): SinkEncoder | undefined;
+}
+
+/**
+ * What an encoding sink's `write` receives: its encoder (which took every event of the batch, in
+ * order) and the dead letters. `events` is empty unless another sink of the pipeline needed them.
+ */
+export interface EncodedSinkBatch extends SinkBatch {
+  readonly encoded: SinkEncoder;
+  /** Events in the batch (what `encoded` took). */
+  readonly eventCount: number;
+}
+
+/** True when `batch` carries an encoder (see `EncodingSink`). */
+export function isEncodedBatch(batch: SinkBatch): batch is EncodedSinkBatch {
+  return (batch as Partial<EncodedSinkBatch>).encoded !== undefined;
+}
+
+function encoderOf(sink: Sink): SinkEncoder | undefined {
+  const encoding = sink as Partial<EncodingSink>;
+  return typeof encoding.encoder === 'function' ? encoding.encoder() : undefined;
+}
+
+/**
+ * Bytes an event kept as objects costs per byte of its raw line: the fields array and its ~120 strings
+ * (UTF-16 or one-byte, with headers), plus the line they slice, measured at ~3–4× the raw size.
+ */
+const HEAP_BYTES_PER_RAW_BYTE = 3;
+
+const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]);
+
 interface PendingBatch extends SinkBatch {
   readonly bytes: number;
+  readonly eventCount: number;
+  /** What each sink is given: the batch itself, or an `EncodedSinkBatch` for sinks that encoded. */
+  readonly views: ReadonlyMap<Sink, SinkBatch>;
   /** Sinks that still have to confirm this batch. */
   remaining: Sink[];
 }
@@ -23,10 +70,17 @@ export interface EventPipelineOptions {
 
 /**
  * The batch pipeline: frames are parsed as they arrive (synchronously, no per-event promise), collected
- * into batches, and each batch is written to every sink with retries. Memory is bounded by
- * `buffer_max_bytes` of raw input: above it, and while `max_in_flight_batches` writes are outstanding,
- * the TCP/TLS sources are paused (the sender's buffer takes over); UDP cannot be paused, so UDP frames
- * that arrive while the buffer is full are dropped and counted (`buffer_full`).
+ * into batches, and each batch is written to every sink with retries. A sink that offers an encoder
+ * (`EncodingSink`, e.g. the Redis sink's RESP encoding) gets each event as soon as it is parsed; when
+ * every sink does, the pipeline keeps no event objects at all, only what the sinks encoded.
+ *
+ * Memory is bounded by `buffer_max_bytes`, counted as what is really held between sources and sinks:
+ * the bytes the sinks' encoders hold (the RESP payloads, kept until Redis confirmed them, for retries),
+ * plus, for events kept as objects (a sink without an encoder, e.g. the state stage),
+ * `HEAP_BYTES_PER_RAW_BYTE` × their raw size, plus the raw size of dead letters. Above it, and while
+ * `max_in_flight_batches` writes are outstanding and as many are ready, the TCP/TLS sources are paused
+ * (the sender's buffer takes over); UDP cannot be paused, so UDP frames that arrive while the buffer is
+ * full are dropped and counted (`buffer_full`).
  */
 export class EventPipeline {
   private readonly settings: RuntimeSettings;
@@ -38,6 +92,14 @@ export class EventPipeline {
 
   private events: NormalizedEvent[] = [];
   private dead: DeadLetter[] = [];
+  /** Events in the open batch (kept in `events` only when a sink has no encoder). */
+  private eventCount = 0;
+  /** Per sink (same order as `sinks`), its encoder for the open batch; undefined until the batch opens. */
+  private encoders: (SinkEncoder | undefined)[] | undefined;
+  private keepEvents = true;
+  /** Parse counters not yet added to the metrics (added per batch, not per frame: prom-client costs). */
+  private unreportedFrames = 0;
+  private unreportedEvents = 0;
   private batchBytes = 0;
   private bufferedBytes = 0;
   private readonly ready: PendingBatch[] = [];
@@ -86,12 +148,32 @@ export class EventPipeline {
     this.afterAdd();
   };
 
+  /** Opens a batch: asks every sink for an encoder; events are kept as objects only if one has none. */
+  private open(): (SinkEncoder | undefined)[] {
+    const encoders = this.sinks.map(encoderOf);
+    this.encoders = encoders;
+    this.keepEvents = encoders.length === 0 || encoders.some((encoder) => encoder === undefined);
+    return encoders;
+  }
+
   private take(frame: Frame): void {
-    this.parseMetrics.receivedEvents();
+    this.unreportedFrames += 1;
     const result = parseFrame(frame.data, frame, frame.truncated ? { truncated: true } : undefined);
     if (result.ok) {
-      this.events.push(result.event);
-      this.parseMetrics.sentEvents();
+      const event = result.event;
+      const encoders = this.encoders ?? this.open();
+      let held = 0;
+      if (this.keepEvents) {
+        this.events.push(event);
+        held = frame.data.length * HEAP_BYTES_PER_RAW_BYTE;
+      }
+      for (let i = 0; i < encoders.length; i += 1) {
+        const encoder = encoders[i];
+        if (encoder !== undefined) held += encoder.add(event);
+      }
+      this.eventCount += 1;
+      this.unreportedEvents += 1;
+      this.addBytes(held);
     } else {
       this.dead.push({
         source: frame.source,
@@ -103,9 +185,16 @@ export class EventPipeline {
         raw: frame.data,
       });
       this.parseMetrics.dropped(result.code);
+      this.addBytes(frame.data.length);
     }
-    this.addBytes(frame.data.length);
     this.afterAdd();
+  }
+
+  private reportParseCounts(): void {
+    if (this.unreportedFrames > 0) this.parseMetrics.receivedEvents(this.unreportedFrames);
+    if (this.unreportedEvents > 0) this.parseMetrics.sentEvents(this.unreportedEvents);
+    this.unreportedFrames = 0;
+    this.unreportedEvents = 0;
   }
 
   private addBytes(bytes: number): void {
@@ -114,7 +203,7 @@ export class EventPipeline {
   }
 
   private afterAdd(): void {
-    if (this.events.length + this.dead.length >= this.settings.batch_max_events) {
+    if (this.eventCount + this.dead.length >= this.settings.batch_max_events) {
       this.cut();
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
@@ -131,10 +220,28 @@ export class EventPipeline {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.events.length === 0 && this.dead.length === 0) return;
-    this.ready.push({ events: this.events, dead: this.dead, bytes: this.batchBytes, remaining: [...this.sinks] });
+    this.reportParseCounts();
+    if (this.eventCount === 0 && this.dead.length === 0) return;
+    const events: readonly NormalizedEvent[] = this.keepEvents ? this.events : NO_EVENTS;
+    const dead = this.dead;
+    const eventCount = this.eventCount;
+    const encoders = this.encoders ?? [];
+    const views = new Map<Sink, SinkBatch>();
+    const batch: PendingBatch = { events, dead, eventCount, bytes: this.batchBytes, views, remaining: [...this.sinks] };
+    this.sinks.forEach((sink, i) => {
+      const encoded = encoders[i];
+      if (encoded === undefined) {
+        views.set(sink, batch);
+      } else {
+        const view: EncodedSinkBatch = { events, dead, encoded, eventCount };
+        views.set(sink, view);
+      }
+    });
+    this.ready.push(batch);
     this.events = [];
     this.dead = [];
+    this.eventCount = 0;
+    this.encoders = undefined;
     this.batchBytes = 0;
     this.pump();
   }
@@ -156,7 +263,7 @@ export class EventPipeline {
   private async writeWithRetry(batch: PendingBatch): Promise<void> {
     let delay = this.settings.retry_initial_ms;
     for (;;) {
-      const results = await Promise.allSettled(batch.remaining.map((sink) => sink.write(batch)));
+      const results = await Promise.allSettled(batch.remaining.map((sink) => sink.write(batch.views.get(sink) ?? batch)));
       const failed: Sink[] = [];
       results.forEach((result, i) => {
         const sink = batch.remaining[i] as Sink;
@@ -168,7 +275,7 @@ export class EventPipeline {
       batch.remaining = failed;
       if (failed.length === 0) return;
       if (this.stopping && Date.now() + delay > this.giveUpAtMs) {
-        const lost = batch.events.length + batch.dead.length;
+        const lost = batch.eventCount + batch.dead.length;
         this.lostOnShutdown += lost;
         this.bufferMetrics.dropped('shutdown_timeout', lost);
         this.logger.error({ events: lost, sinks: failed.map((s) => s.name) }, 'shutdown deadline reached: batch not written');
@@ -201,13 +308,13 @@ export class EventPipeline {
     }
   }
 
-  /** Bytes read from sources and not yet confirmed by every sink. */
+  /** Bytes held for what was read from sources and not yet confirmed by every sink (see the class comment). */
   get buffered(): number {
     return this.bufferedBytes;
   }
 
   private notifyIfIdle(): void {
-    if (this.inFlight === 0 && this.ready.length === 0 && this.events.length === 0 && this.dead.length === 0) {
+    if (this.inFlight === 0 && this.ready.length === 0 && this.eventCount === 0 && this.dead.length === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();

@@ -5,10 +5,11 @@ import type { Histogram } from 'prom-client';
 import { z } from 'zod';
 import type { ComponentMetrics } from '../observability/metrics.js';
 import type { NormalizedEvent } from '../parse/event.js';
-import type { DeadLetter, Sink, SinkBatch } from '../runtime/contracts.js';
+import type { DeadLetter, SinkBatch } from '../runtime/contracts.js';
+import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
 import { safeRawText } from './escape.js';
 import { RespConnection, type ReplyError, type RespTlsOptions } from './resp/connection.js';
-import type { IdRange } from './resp/encode.js';
+import type { EncodedBatch, IdRange } from './resp/encode.js';
 import { RespXaddWriter } from './resp/xadd-writer.js';
 
 export const redisStreamsSinkSchema = z.strictObject({
@@ -257,7 +258,7 @@ function errorMessage(error: unknown): string {
  * The Redis Streams sink: each batch becomes one pipeline (one round trip) that appends the events to
  * `stream` and the dead letters to `dead_letter_stream`, every append capped with `MAXLEN ~`.
  */
-export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Sink {
+export function createRedisStreamsSink(options: RedisStreamsSinkOptions): EncodingSink {
   const { name, redis, settings, metrics, logger, redisLatency } = options;
   const requested = options.strategy ?? (options.url === undefined ? 'lua_packed' : 'resp');
   const strategy: RedisStreamsWriteStrategy = requested === 'resp' && options.url === undefined ? 'pipeline' : requested;
@@ -325,7 +326,17 @@ export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Sink {
 
   return {
     name,
+    encoder(): SinkEncoder | undefined {
+      return resp?.encoder();
+    },
     async write(batch: SinkBatch): Promise<void> {
+      if (resp !== undefined && isEncodedBatch(batch) && resp.owns(batch.encoded)) {
+        if (batch.eventCount === 0 && batch.dead.length === 0) return;
+        const bytes = await resp.writeEncoded(batch.encoded, batch.dead);
+        metrics.sentEvents(batch.eventCount);
+        metrics.sentBytes(bytes);
+        return;
+      }
       const { events, dead } = batch;
       if (events.length === 0 && dead.length === 0) return;
       if (resp !== undefined) {
@@ -387,11 +398,52 @@ function idBefore(a: IdRange, b: IdRange): boolean {
 }
 
 /**
+ * A batch's events encoded as XADDs as they arrive (the pipeline then drops the event objects at once):
+ * trips of at most the sink's `batch_max_events` entries, each in its own buffer, kept until Redis
+ * confirmed the whole batch (a failed batch is sent again as is).
+ */
+class RespEventEncoder implements SinkEncoder {
+  readonly trips: { readonly out: EncodedBatch; count: number }[] = [];
+  count = 0;
+  /** Set once the batch was written and its buffers went back to the writer. */
+  released = false;
+  private current: { readonly out: EncodedBatch; count: number } | undefined;
+
+  constructor(
+    readonly writer: RespXaddWriter,
+    private readonly perTrip: number,
+  ) {}
+
+  add(event: NormalizedEvent): number {
+    let trip = this.current;
+    if (trip === undefined || trip.count === this.perTrip) {
+      trip = { out: this.writer.tripBuffer(this.perTrip), count: 0 };
+      this.trips.push(trip);
+      this.current = trip;
+    }
+    const before = trip.out.length;
+    this.writer.appendEvent(trip.out, event.fields);
+    trip.count += 1;
+    this.count += 1;
+    return trip.out.length - before;
+  }
+}
+
+interface RespBatchWriter {
+  write(batch: SinkBatch): Promise<number>;
+  /** An encoder for the next batch, or undefined when entries cannot be encoded ahead (explicit ids, trim `last`). */
+  encoder(): RespEventEncoder | undefined;
+  owns(encoder: SinkEncoder): encoder is RespEventEncoder;
+  writeEncoded(encoded: RespEventEncoder, dead: readonly DeadLetter[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
  * The `resp` strategy: the sink's own connection, one encoded buffer per trip. With explicit ids, a
  * batch that failed must be written again before any later batch (else a later batch's higher ids would
  * make the failed one's entries look already written): later batches are refused until it succeeds.
  */
-function createRespBatchWriter(options: RespBatchWriterOptions): { write(batch: SinkBatch): Promise<number>; close(): Promise<void> } {
+function createRespBatchWriter(options: RespBatchWriterOptions): RespBatchWriter {
   const { settings, failure, latency, explicitIds, redis } = options;
   const connection = new RespConnection({ url: options.url, ...(options.tls ? { tls: options.tls } : {}) });
   const writer = new RespXaddWriter(
@@ -492,7 +544,45 @@ function createRespBatchWriter(options: RespBatchWriterOptions): { write(batch: 
     return result.eventBytes;
   }
 
+  /** Sends one pre-encoded trip with its dead letters; returns the events' byte count or throws the sink error. */
+  async function encodedTrip(
+    trip: { readonly out: EncodedBatch; count: number } | undefined,
+    dead: readonly DeadLetter[],
+  ): Promise<number> {
+    const count = trip?.count ?? 0;
+    const deadFields = dead.map((letter) => deadLetterFields(letter, settings.max_raw_bytes));
+    const started = process.hrtime.bigint();
+    let result;
+    try {
+      result = await writer.writeEncoded(trip?.out, count, deadFields);
+    } catch (error) {
+      throw failure(count, dead.length, error);
+    }
+    latency?.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (result.errors.length > 0) throw failure(count, dead.length, new Error(describeErrors(result.errors, count)));
+    return result.eventBytes;
+  }
+
+  const encodeAhead = !explicitIds && options.trim === 'each';
+
   return {
+    encoder: () => (encodeAhead ? new RespEventEncoder(writer, perTrip) : undefined),
+    owns: (encoder: SinkEncoder): encoder is RespEventEncoder =>
+      encoder instanceof RespEventEncoder && encoder.writer === writer,
+    async writeEncoded(encoded: RespEventEncoder, dead: readonly DeadLetter[]): Promise<number> {
+      if (encoded.released) throw failure(encoded.count, dead.length, new Error('batch was already written'));
+      const trips = Math.max(encoded.trips.length, Math.ceil(dead.length / perTrip));
+      let bytes = 0;
+      for (let t = 0; t < trips; t += 1) {
+        // Over-sized batch: several round trips, in order, so the entries keep the batch's order.
+        const deadPart = trips === 1 ? dead : dead.slice(t * perTrip, (t + 1) * perTrip);
+        bytes += await encodedTrip(encoded.trips[t], deadPart);
+      }
+      // Confirmed: the buffers are reused by later batches (a failed batch keeps them for its retry).
+      encoded.released = true;
+      for (const trip of encoded.trips) writer.release(trip.out);
+      return bytes;
+    },
     async write(batch: SinkBatch): Promise<number> {
       const { events, dead } = batch;
       const ids = explicitIds ? await idsFor(batch) : undefined;

@@ -42,7 +42,7 @@ export interface IdRange {
 }
 
 /** Pre-encoded `XADD key` and `MAXLEN ~ n` (built once per sink, not per entry). */
-interface Prelude {
+export interface Prelude {
   readonly head: string;
   readonly trim: string;
   readonly trimEach: boolean;
@@ -70,20 +70,22 @@ export class XaddEncoder {
    */
   append(out: EncodedBatch, prelude: Prelude, entries: readonly (readonly string[])[], ids: IdRange | undefined): void {
     const last = entries.length - 1;
-    for (let e = 0; e <= last; e += 1) {
-      const fields = entries[e] as readonly string[];
-      const text = this.entry(prelude, fields, ids, e, e === last, false);
-      // 4 spare bytes: a write that ends less than 4 bytes before the end may have been cut (see writeAscii).
-      out.reserve(text.length + 4);
-      if (out.writeAscii(text)) {
-        out.fieldBytes += this.entryFieldBytes;
-        continue;
-      }
+    for (let e = 0; e <= last; e += 1) this.appendEntry(out, prelude, entries[e] as readonly string[], ids, e, e === last);
+  }
+
+  /**
+   * Writes the XADD of one entry (the `index`th of its call, `isLast` when no other follows in that call);
+   * for encoding entries one at a time as they arrive.
+   */
+  appendEntry(out: EncodedBatch, prelude: Prelude, fields: readonly string[], ids: IdRange | undefined, index: number, isLast: boolean): void {
+    const text = this.entry(prelude, fields, ids, index, isLast, false);
+    // 4 spare bytes: a write that ends less than 4 bytes before the end may have been cut (see writeAscii).
+    out.reserve(text.length + 4);
+    if (!out.writeAscii(text)) {
       // Not ASCII: the `$len` headers must count UTF-8 bytes.
-      const exact = this.entry(prelude, fields, ids, e, e === last, true);
-      out.writeUtf8(exact);
-      out.fieldBytes += this.entryFieldBytes;
+      out.writeUtf8(this.entry(prelude, fields, ids, index, isLast, true));
     }
+    out.fieldBytes += this.entryFieldBytes;
   }
 
   private entry(

@@ -3,6 +3,8 @@ import type { RespConnection, ReplyError } from './connection.js';
 
 const MAX_FREE_BUFFERS = 8;
 const MAX_KEPT_BUFFER_BYTES = 16 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+const BUFFER_ROUNDING = 1 << 20;
 
 /** What one round trip of XADDs came back with. */
 export interface XaddTripResult {
@@ -32,6 +34,51 @@ export class RespXaddWriter {
   ) {
     this.events = this.encoder.prelude(events);
     this.dead = this.encoder.prelude(dead);
+  }
+
+  /**
+   * An empty buffer for a trip of up to `entries` entries, to encode into as they arrive (`appendEvent`,
+   * then `writeEncoded`). Give it back with `release` once Redis confirmed it.
+   */
+  tripBuffer(entries: number): EncodedBatch {
+    // Rounded up to whole MiB so that kept buffers keep fitting while bytesPerEntry wobbles: a fresh
+    // buffer costs page faults on every page it is written to.
+    const expected = Math.ceil((entries * this.bytesPerEntry * 1.2 + 64) / BUFFER_ROUNDING) * BUFFER_ROUNDING;
+    let buffer = this.free.pop();
+    if (buffer === undefined || buffer.length < expected) buffer = Buffer.allocUnsafe(expected);
+    return new EncodedBatch(buffer);
+  }
+
+  /** Encodes the XADD of one event into `out` (events are trimmed on every XADD: `trim: 'each'`). */
+  appendEvent(out: EncodedBatch, fields: readonly string[]): void {
+    this.encoder.appendEntry(out, this.events, fields, undefined, 0, false);
+  }
+
+  /** Keeps a trip buffer for the next trips (call only once nothing will send it again). */
+  release(out: EncodedBatch): void {
+    if (this.free.length < MAX_FREE_BUFFERS && out.buffer.length <= MAX_KEPT_BUFFER_BYTES) this.free.push(out.buffer);
+    out.buffer = EMPTY;
+    out.length = 0;
+  }
+
+  /**
+   * Sends one trip whose `eventCount` event XADDs were already encoded into `events` (`appendEvent`),
+   * followed by the dead letters'. The buffer is kept as it is (the caller may send it again).
+   */
+  async writeEncoded(
+    events: EncodedBatch | undefined,
+    eventCount: number,
+    dead: readonly (readonly string[])[],
+  ): Promise<XaddTripResult> {
+    let payload = events === undefined ? EMPTY : events.bytes();
+    if (events !== undefined && eventCount > 0) this.bytesPerEntry = events.length / eventCount;
+    if (dead.length > 0) {
+      const out = new EncodedBatch(Buffer.allocUnsafe(dead.length * 512 + 64));
+      this.encoder.append(out, this.dead, dead, undefined);
+      payload = payload.length === 0 ? out.bytes() : Buffer.concat([payload, out.bytes()]);
+    }
+    const errors = await this.connection.send(payload, eventCount + dead.length);
+    return { eventBytes: events?.fieldBytes ?? 0, errors };
   }
 
   async write(

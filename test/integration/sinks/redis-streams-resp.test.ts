@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../../src/parse/event.js';
 import type { DeadLetter, Sink, SinkBatch } from '../../../src/runtime/contracts.js';
+import type { EncodedSinkBatch } from '../../../src/runtime/pipeline.js';
 import { startPrivateRedis, type PrivateRedis } from '../../../src/runtime/redis-server.js';
 import {
   RedisStreamsSinkError,
@@ -55,8 +56,19 @@ describe('redis_streams sink, resp strategy', () => {
     await redis.quit();
   });
 
-  function respSink(prefix: string, url: string, extra: Partial<RedisStreamsSinkOptions> = {}, client: Redis = redis): Sink {
-    const settings = redisStreamsSinkSchema.parse({ type: 'redis_streams', stream: `${prefix}events`, dead_letter_stream: `${prefix}dead` });
+  function respSink(
+    prefix: string,
+    url: string,
+    extra: Partial<RedisStreamsSinkOptions> = {},
+    client: Redis = redis,
+    overrides: Record<string, unknown> = {},
+  ): ReturnType<typeof createRedisStreamsSink> {
+    const settings = redisStreamsSinkSchema.parse({
+      type: 'redis_streams',
+      stream: `${prefix}events`,
+      dead_letter_stream: `${prefix}dead`,
+      ...overrides,
+    });
     const sink = createRedisStreamsSink({ name: 'soc', redis: client, settings, metrics: noMetrics, logger, strategy: 'resp', url, ...extra });
     sinks.push(sink);
     return sink;
@@ -167,6 +179,48 @@ describe('redis_streams sink, resp strategy', () => {
     await sink.write({ events: [event(2)], dead: [] });
     expect(seqs(await redis.xrange(`${prefix}events`, '-', '+'))).toEqual(['1', '2']);
     await redis.del(`${prefix}events`, `${prefix}dead`);
+  });
+
+  describe('events encoded as they arrive (encoder)', () => {
+    function encodedBatch(sink: ReturnType<typeof respSink>, events: NormalizedEvent[], dead: DeadLetter[] = []): EncodedSinkBatch {
+      const encoded = sink.encoder();
+      if (encoded === undefined) throw new Error('expected an encoder');
+      for (const e of events) expect(encoded.add(e)).toBeGreaterThan(0);
+      return { events: [], dead, encoded, eventCount: events.length };
+    }
+
+    it('writes exactly what the plain path writes (unicode, empty, long values), in trips of batch_max_events', async () => {
+      const prefix = uniquePrefix('encoded');
+      const sink = respSink(prefix, testRedisUrl(), {}, redis, { batch_max_events: 7 });
+      const odd: NormalizedEvent = {
+        fields: ['message', 'héllo "wörld" ✓ 😀', 'empty', '', 'long', 'x'.repeat(70_000), 'fortinet.firewall.seq', '-1'],
+        timeMs: 0,
+      };
+      const events = [odd, ...Array.from({ length: 20 }, (_, i) => event(i))];
+      await sink.write(encodedBatch(sink, events, [deadLetter('a'), deadLetter('b')]));
+      const rows = await redis.xrange(`${prefix}events`, '-', '+');
+      expect(rows.map(([, fields]) => fields)).toEqual(events.map((e) => e.fields));
+      expect(await redis.xlen(`${prefix}dead`)).toBe(2);
+      await redis.del(`${prefix}events`, `${prefix}dead`);
+    });
+
+    it('sends a failed batch again as it was, and refuses to send a confirmed one twice', async () => {
+      const prefix = uniquePrefix('encoded-retry');
+      await redis.set(`${prefix}events`, 'a string, not a stream');
+      const sink = respSink(prefix, testRedisUrl());
+      const batch = encodedBatch(sink, [event(1), event(2)]);
+      await expect(sink.write(batch)).rejects.toThrow(/WRONGTYPE .*\(XADD of event #0\)/);
+      await redis.del(`${prefix}events`);
+      await sink.write(batch);
+      expect(seqs(await redis.xrange(`${prefix}events`, '-', '+'))).toEqual(['1', '2']);
+      await expect(sink.write(batch)).rejects.toThrow(/already written/);
+      await redis.del(`${prefix}events`);
+    });
+
+    it('has no encoder with explicit ids (ids are given at write time)', () => {
+      const sink = respSink(uniquePrefix('no-encoder'), testRedisUrl(), { explicitIds: true });
+      expect(sink.encoder()).toBeUndefined();
+    });
   });
 
   it('answers many batches in flight at once (replies split across TCP chunks) in order', async () => {

@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { runtimeSettingsSchema } from '../../../src/config/pipeline.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
 import type { Frame, Sink, SinkBatch, Source } from '../../../src/runtime/contracts.js';
-import { EventPipeline } from '../../../src/runtime/pipeline.js';
+import type { NormalizedEvent } from '../../../src/parse/event.js';
+import { EventPipeline, isEncodedBatch, type EncodingSink, type SinkEncoder } from '../../../src/runtime/pipeline.js';
 
 const LINE = '<189>date=2026-12-04 time=10:00:00 devname="fw1" devid="FGT60F0000000001" logid="0000000013" type="traffic" subtype="forward" srcip=10.0.0.1 dstip=10.0.0.2 action="accept"';
 
 /** A sink that records batches and fails while `failures` > 0 (not Redis: this tests batching logic). */
 class RecordingSink implements Sink {
-  readonly name = 'recorder';
+  readonly name: string = 'recorder';
   readonly batches: SinkBatch[] = [];
   failures = 0;
   gate: Promise<void> | undefined;
@@ -24,6 +25,26 @@ class RecordingSink implements Sink {
   async close(): Promise<void> {}
   get events(): number {
     return this.batches.reduce((n, b) => n + b.events.length, 0);
+  }
+}
+
+/** A sink that takes events as they arrive (like the Redis sink's RESP encoding): keeps their `event.code`. */
+class EncodingRecorder extends RecordingSink implements EncodingSink {
+  override readonly name = 'encoder';
+  encoders = 0;
+  encoder(): SinkEncoder & { codes: string[] } {
+    this.encoders += 1;
+    const codes: string[] = [];
+    return {
+      codes,
+      add(event: NormalizedEvent): number {
+        codes.push(event.fields[event.fields.indexOf('event.code') + 1] ?? '');
+        return 100;
+      },
+    };
+  }
+  override get events(): number {
+    return this.batches.reduce((n, b) => n + (isEncodedBatch(b) ? b.eventCount : b.events.length), 0);
   }
 }
 
@@ -127,6 +148,55 @@ describe('EventPipeline', () => {
     sink.failures = 0;
     await pipeline.flush();
     expect(sink.events).toBe(20);
+  });
+
+  it('gives encoding sinks each event as it is parsed and keeps no event objects when every sink encodes', async () => {
+    const settings = runtimeSettingsSchema.parse({ batch_max_wait_ms: 5, batch_max_events: 4 });
+    const sink = new EncodingRecorder();
+    const metrics = createMetrics({ defaultMetrics: false });
+    const pipeline = new EventPipeline({
+      settings,
+      sinks: [sink],
+      logger: pino({ level: 'silent' }),
+      parseMetrics: metrics.component('parse', 'fortigate'),
+      bufferMetrics: metrics.component('buffer', 'memory'),
+    });
+    for (let i = 0; i < 6; i += 1) pipeline.accept(frame());
+    pipeline.accept(frame('no fields at all'));
+    expect(pipeline.buffered).toBe(6 * 100 + 'no fields at all'.length);
+    await pipeline.flush();
+    expect(pipeline.buffered).toBe(0);
+    expect(sink.batches.map((b) => (isEncodedBatch(b) ? [b.eventCount, b.events.length, b.dead.length] : 'plain'))).toEqual([
+      [4, 0, 0],
+      [2, 0, 1],
+    ]);
+    expect(sink.batches.flatMap((b) => (isEncodedBatch(b) ? (b.encoded as SinkEncoder & { codes: string[] }).codes : []))).toEqual(
+      Array.from({ length: 6 }, () => '0000000013'),
+    );
+    expect(await counter(metrics, 'fortistream_component_received_events_total', { component: 'parse' })).toBe(7);
+    expect(await counter(metrics, 'fortistream_component_sent_events_total', { component: 'parse' })).toBe(6);
+  });
+
+  it('keeps the events for a sink without an encoder next to one with, and retries only the failed sink', async () => {
+    const settings = runtimeSettingsSchema.parse({ batch_max_wait_ms: 5, retry_initial_ms: 10, retry_max_ms: 20 });
+    const plain = new RecordingSink();
+    const encoding = new EncodingRecorder();
+    encoding.failures = 2;
+    const metrics = createMetrics({ defaultMetrics: false });
+    const pipeline = new EventPipeline({
+      settings,
+      sinks: [plain, encoding],
+      logger: pino({ level: 'silent' }),
+      parseMetrics: metrics.component('parse', 'fortigate'),
+      bufferMetrics: metrics.component('buffer', 'memory'),
+    });
+    for (let i = 0; i < 3; i += 1) pipeline.accept(frame());
+    expect(pipeline.buffered).toBe(3 * (100 + 3 * Buffer.byteLength(LINE)));
+    await pipeline.flush();
+    expect(plain.events).toBe(3);
+    expect(plain.batches.every((b) => !isEncodedBatch(b))).toBe(true);
+    expect(encoding.events).toBe(3);
+    expect(encoding.encoders).toBe(1);
   });
 
   it('drain gives up at the deadline, counts what it could not write, and says so', async () => {
