@@ -52,6 +52,8 @@ export interface CompiledRules {
   readonly sessionRuleCount: number;
   /** Evaluates a batch; the result lists are in event order. Never throws on event content. */
   evaluateBatch(events: readonly NormalizedEvent[]): RuleBatchResult;
+  /** Evaluates one event and appends what it yields to `result` (events arrive one at a time). */
+  evaluateInto(event: NormalizedEvent, result: RuleBatchResult): void;
   /** The timeout a session of this method and these groups gets (per-group, then per-method, then global). */
   resolveTimeout(method: SessionMethod, groups: readonly string[]): { readonly type: TimeoutType; readonly seconds: number };
 }
@@ -282,13 +284,15 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
   const values: (string | undefined)[] = new Array<string | undefined>(slotCount).fill(undefined);
 
   function evaluateBatch(events: readonly NormalizedEvent[]): RuleBatchResult {
-    const sessionOps: SessionOp[] = [];
-    const refreshes: SessionActivity[] = [];
-    const counterUpdates: CounterUpdate[] = [];
-    if (byCode.size === 0 && generic.length === 0) return { sessionOps, refreshes, counterUpdates };
+    const result: RuleBatchResult = { sessionOps: [], refreshes: [], counterUpdates: [] };
+    for (let e = 0; e < events.length; e++) evaluateInto(events[e] as NormalizedEvent, result);
+    return result;
+  }
 
-    for (let e = 0; e < events.length; e++) {
-      const event = events[e] as NormalizedEvent;
+  function evaluateInto(event: NormalizedEvent, result: RuleBatchResult): void {
+    const { sessionOps, refreshes, counterUpdates } = result;
+    if (byCode.size === 0 && generic.length === 0) return;
+    {
       const fields = event.fields;
 
       // Cheap first look: the log id alone says whether any rule can match.
@@ -300,7 +304,7 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
         }
       }
       const items = code === undefined ? generic : (byCode.get(code) ?? generic);
-      if (items.length === 0) continue;
+      if (items.length === 0) return;
 
       // One pass fills the values the rules read (first occurrence wins, like getField).
       values.fill(undefined);
@@ -351,7 +355,6 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
         }
       }
     }
-    return { sessionOps, refreshes, counterUpdates };
   }
 
   // Device: observer.serial_number, else observer.name.
@@ -415,6 +418,7 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
     counters: specs,
     sessionRuleCount: sessionRules.length,
     evaluateBatch,
+    evaluateInto,
     resolveTimeout,
   };
 }

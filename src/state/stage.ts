@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
-import type { Sink, SinkBatch } from '../runtime/contracts.js';
+import type { SinkBatch } from '../runtime/contracts.js';
+import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
 import { createCounterStore, type CounterAlert } from './counters.js';
+import type { NormalizedEvent } from '../parse/event.js';
 import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
 import { createSessionStore, type SessionStore } from './sessions.js';
 
@@ -22,7 +24,28 @@ export interface StateStageOptions {
   readonly logger: Logger;
 }
 
-export interface StateStage extends Sink {
+/**
+ * The state stage's "encoding": it evaluates each event's rules as the event arrives and keeps only
+ * what they yield (a few session ops and counter updates per batch), so the batch's events need not
+ * be kept as objects (see EncodingSink).
+ */
+class RulePlanEncoder implements SinkEncoder {
+  readonly plan: RuleBatchResult = { sessionOps: [], refreshes: [], counterUpdates: [] };
+  private bytes = 0;
+  constructor(private readonly rules: CompiledRules) {}
+  add(event: NormalizedEvent): number {
+    const before = this.plan.sessionOps.length + this.plan.refreshes.length + this.plan.counterUpdates.length;
+    this.rules.evaluateInto(event, this.plan);
+    const after = this.plan.sessionOps.length + this.plan.refreshes.length + this.plan.counterUpdates.length;
+    // An op or update is a small object with a few short strings.
+    this.bytes += (after - before) * PLAN_ITEM_BYTES;
+    return this.bytes;
+  }
+}
+
+const PLAN_ITEM_BYTES = 256;
+
+export interface StateStage extends EncodingSink {
   readonly sessions: SessionStore;
   /** Expires every due session (audited by the script); returns how many. */
   sweep(nowMs?: number): Promise<number>;
@@ -123,21 +146,24 @@ export function createStateStage(options: StateStageOptions): StateStage {
   };
 
   const apply = async (batch: SinkBatch): Promise<void> => {
-    if (batch.events.length === 0) return;
-    const plan = rules.evaluateBatch(batch.events);
-    metrics.receivedEvents(batch.events.length);
+    const encoded = isEncodedBatch(batch) && batch.encoded instanceof RulePlanEncoder ? batch.encoded : undefined;
+    const eventCount = encoded && isEncodedBatch(batch) ? batch.eventCount : batch.events.length;
+    if (eventCount === 0) return;
+    const plan = encoded ? encoded.plan : rules.evaluateBatch(batch.events);
+    metrics.receivedEvents(eventCount);
     const nowMs = Date.now();
     // Sessions and counters use different keys: both go out at once.
     await Promise.all([
       applySessions(plan, nowMs),
       plan.counterUpdates.length > 0 ? applyCounters(plan.counterUpdates, nowMs) : undefined,
     ]);
-    metrics.sentEvents(batch.events.length);
+    metrics.sentEvents(eventCount);
   };
 
   return {
     name: 'state',
     sessions,
+    encoder: () => new RulePlanEncoder(rules),
     write(batch) {
       const next = chain.then(() => apply(batch));
       // A failed batch is retried by the pipeline; the chain itself must not stay rejected.
