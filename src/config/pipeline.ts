@@ -34,7 +34,7 @@ export const runtimeSettingsSchema = z
       .min(1 << 20)
       .max(8 * 1024 * 1024 * 1024)
       .default(64 * 1024 * 1024)
-      .describe('Raw bytes held between sources and Redis. Above it TCP/TLS sockets pause and UDP datagrams are dropped (counted).'),
+      .describe('Memory held between sources and Redis (encoded payloads awaiting confirmation, events kept as objects at 3× their raw size, dead letters). Above it TCP/TLS sockets pause and UDP datagrams are dropped (counted).'),
     retry_initial_ms: z.int().min(10).max(60_000).default(100).describe('First wait before retrying a failed write.'),
     retry_max_ms: z.int().min(10).max(300_000).default(5000).describe('Longest wait between retries of a failed write.'),
     shutdown_timeout_seconds: z.number().min(0).max(600).default(10).describe('How long a shutdown may spend flushing buffered events.'),
