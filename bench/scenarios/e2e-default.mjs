@@ -2,13 +2,16 @@
 // parsed, XADDed, and applied to sessions (auth events) and the four default counters (every event).
 // Reports events/s, the worker's peak RSS, and Redis memory per live session.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ROOT, peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
 
 const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 500_000);
 const defaults = readFileSync(join(ROOT, 'pipelines', 'default.yaml'), 'utf8');
-const stateSections = defaults.slice(defaults.indexOf('\nsessions:'), defaults.indexOf('\nsinks:'));
+// BENCH_E2E_NO_STATE=1 leaves the state stage out: the same ingest without sessions and counters,
+// to see how much of the Redis CPU per event the state scripts account for.
+const stateSections = process.env.BENCH_E2E_NO_STATE ? '' : defaults.slice(defaults.indexOf('\nsessions:'), defaults.indexOf('\nsinks:'));
 const redisServer = await startRedis();
 const redis = new Redis(redisServer.url);
 const worker = await startWorker(
@@ -23,6 +26,9 @@ ${stateSections}
   redisServer.url,
 );
 const { host, port } = worker.addresses.tcp_in;
+// Redis is single-threaded and shares the cores: its CPU per event (user + sys) is the budget.
+const cpuSeconds = (info) => Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
+const cpuBefore = cpuSeconds(await redis.info('cpu'));
 let peakRss = rssBytes(worker.child.pid);
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, rssBytes(worker.child.pid));
@@ -52,6 +58,7 @@ await loadgen;
 await new Promise((r) => setTimeout(r, 500));
 clearInterval(sampler);
 peakRss = Math.max(peakRss, peakRssBytes(worker.child.pid));
+const redisCpuUsPerEvent = ((cpuSeconds(await redis.info('cpu')) - cpuBefore) * 1e6) / COUNT;
 const sessions = await redis.zcard('bench:{bench:audit}:expiry');
 const alerts = await redis.xlen('bench:alerts');
 if (process.env.BENCH_COMMANDSTATS) {
@@ -78,5 +85,7 @@ console.log(
     live_sessions: sessions,
     audit_entries: audit,
     alerts,
+    redis_cpu_us_per_event: +redisCpuUsPerEvent.toFixed(2),
+    load_avg_1m: +loadavg()[0].toFixed(2),
   }),
 );

@@ -11,6 +11,7 @@
  * | `P{A}:user`                          | hash   | ASCII-lowercased user → space-separated session ids|
  * | `P{A}:device:<device>`               | hash   | session id → '' (one FortiGate's sessions)         |
  * | `P{A}:ext:<device>`                  | hash   | `<method>|<external id>` → session id              |
+ * | `P{A}:addr:<device>`                 | hash   | `<method>|<key address>` → session id (no ext id)  |
  * | `P{A}:expiry`                        | zset   | session id scored by expires_ms (the sweep's index)|
  * | `P` + `counter:{<name>|<key>}`       | hash   | sliding-window buckets of one counter key          |
  * | `P` + `counter:{<name>|<key>}:alert` | string | alert marker: last bucket of the alerted window    |
@@ -26,6 +27,12 @@
  * so one key per IP and per user would take half the budget. Instead one hash maps every IP (and
  * one every user) to its few session ids (~70 bytes per entry); a device, which has many sessions,
  * gets its own hash of ids. Lookups stay O(1): HGET, then HGETALL per session.
+ *
+ * The addr index answers session-open's question "which session does this login supersede?" in
+ * one HGET: a session without an external id is found by (device, method, key address), the key
+ * address being the tunnel IP if any, else the source IP (~45 bytes per such session). Index
+ * hashes that grow past 128 entries are converted to hashtable encoding by the scripts (a listpack
+ * is scanned on every access: ~2.5 µs at 500 entries), see `lua/includes/session-common.lua`.
  *
  * Why the tag is the audit stream's own name: a key without braces hashes as a whole, so
  * `fortistream:audit` lives in the slot of CRC16("fortistream:audit"); a key that carries
@@ -71,6 +78,10 @@ export interface StateKeys {
   externalIdIndex(device: string): string;
   /** Field of `externalIdIndex(device)`; method names never contain `|`, so the pair is unambiguous. */
   externalIdField(method: string, externalId: string): string;
+  /** Hash: `<method>|<key address>` → id of the session without external id found there. */
+  addressIndex(device: string): string;
+  /** Field of `addressIndex(device)`: the key address is the tunnel IP if any, else the source IP. */
+  addressIndexField(method: string, keyAddress: string): string;
   readonly expiry: string;
   counterBuckets(counter: string, key: string): string;
   counterAlert(counter: string, key: string): string;
@@ -104,6 +115,8 @@ export function createStateKeys(options: StateKeyOptions = {}): StateKeys {
     deviceIndex: (device) => `${sessionBase}device:${device}`,
     externalIdIndex: (device) => `${sessionBase}ext:${device}`,
     externalIdField: (method, externalId) => `${method}|${externalId}`,
+    addressIndex: (device) => `${sessionBase}addr:${device}`,
+    addressIndexField: (method, keyAddress) => `${method}|${keyAddress}`,
     expiry: `${sessionBase}expiry`,
     counterBuckets: (counter, key) => `${counterStart(counter)}${key}}`,
     counterAlert: (counter, key) => `${counterStart(counter)}${key}}:alert`,

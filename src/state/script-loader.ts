@@ -12,6 +12,8 @@ export const STATE_SCRIPTS = {
   fortistreamSessionOpen: 'session-open-2',
   fortistreamSessionRefresh: 'session-refresh-2',
   fortistreamSessionClose: 'session-close-2',
+  // A batch's opens and closes in one call (same slot for every identity key: Cluster-safe).
+  fortistreamSessionApply: 'session-apply-2',
   fortistreamSessionRevoke: 'session-revoke-2',
   fortistreamSessionSweep: 'session-sweep-2',
   fortistreamCounterAdd: 'counter-add-2',
@@ -26,6 +28,7 @@ declare module 'ioredis' {
     fortistreamSessionOpen(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamSessionRefresh(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamSessionClose(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
+    fortistreamSessionApply(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamSessionRevoke(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamSessionSweep(expiry: RedisKey, audit: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;
     fortistreamCounterAdd(buckets: RedisKey, alert: RedisKey, ...argv: RedisValue[]): Result<unknown, Context>;

@@ -98,6 +98,11 @@ export interface SessionStore {
 const DEFAULT_GRACE_MS = 3_600_000;
 const DEFAULT_AUDIT_MAX_LEN = 100_000;
 const DEFAULT_SWEEP_LIMIT = 500;
+/**
+ * Session changes per session-apply call: one call saves the per-script cost of each change, and
+ * the cap keeps a call short (a script blocks Redis while it runs; ~100 changes take well under 1 ms).
+ */
+const CHANGES_PER_CALL = 100;
 
 function requireInteger(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${value}`);
@@ -156,15 +161,11 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
   requireInteger('safetyGraceMs', graceMs, 0);
   requireInteger('auditMaxLen', auditMaxLen, 1);
 
-  const queueOpen = (pipeline: ChainableCommander, input: SessionOpenInput, nowMs: number): void => {
+  /** session-apply-2's values for one open: the kind, then session-open-2's ARGV[5…17]. */
+  const openArgs = (input: SessionOpenInput): (string | number)[] => {
     validateOpen(input);
-    pipeline.fortistreamSessionOpen(
-      keys.expiry,
-      keys.auditStream,
-      keys.sessionBase,
-      nowMs,
-      graceMs,
-      auditMaxLen,
+    return [
+      'open',
       input.id ?? deriveSessionId(input),
       input.user,
       input.groups && input.groups.length > 0 ? JSON.stringify(input.groups) : '',
@@ -178,25 +179,38 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
       input.timeoutSeconds,
       input.openedBy,
       input.externalId ?? '',
-    );
+    ];
   };
 
-  const queueClose = (pipeline: ChainableCommander, selector: SessionCloseSelector, eventTimeMs: number, reason: string): void => {
+  /** session-apply-2's values for one close: the kind, then session-close-2's ARGV[3…8]. */
+  const closeArgs = (selector: SessionCloseSelector, eventTimeMs: number, reason: string): (string | number)[] => {
     requireInteger('eventTimeMs', eventTimeMs, 0);
-    let args: [string, string, string, string];
     switch (selector.by) {
       case 'id':
-        args = ['id', selector.id, '', ''];
-        break;
+        return ['close', 'id', selector.id, '', '', eventTimeMs, reason];
       case 'ip':
-        args = ['ip', selector.ip, selector.method ?? '', selector.device ?? ''];
-        break;
+        return ['close', 'ip', selector.ip, selector.method ?? '', selector.device ?? '', eventTimeMs, reason];
       case 'external':
-        args = ['ext', selector.device, selector.method, selector.externalId];
-        break;
+        return ['close', 'ext', selector.device, selector.method, selector.externalId, eventTimeMs, reason];
     }
-    pipeline.fortistreamSessionClose(keys.expiry, keys.auditStream, keys.sessionBase, auditMaxLen, ...args, eventTimeMs, reason);
   };
+
+  /**
+   * Sends changes (each the values `openArgs` / `closeArgs` build) through session-apply-2, in
+   * order, CHANGES_PER_CALL per call and all calls in one pipeline; returns one reply per change.
+   */
+  const applyChanges = async (changes: readonly (readonly (string | number)[])[], nowMs: number): Promise<unknown[]> => {
+    const pipeline = redis.pipeline();
+    for (let start = 0; start < changes.length; start += CHANGES_PER_CALL) {
+      const chunk = changes.slice(start, start + CHANGES_PER_CALL);
+      pipeline.fortistreamSessionApply(keys.expiry, keys.auditStream, keys.sessionBase, nowMs, graceMs, auditMaxLen, chunk.length, ...chunk.flat());
+    }
+    const replies: unknown[] = [];
+    for (const reply of await execPipeline(pipeline)) replies.push(...replyArray('session-apply', checkScriptReply('session-apply', reply)));
+    if (replies.length !== changes.length) throw new Error(`session-apply: ${replies.length} replies for ${changes.length} changes`);
+    return replies;
+  };
+
   const parseCloseReply = (reply: unknown): Session[] =>
     parseSessionList('session-close', replyArray('session-close', checkScriptReply('session-close', reply)));
 
@@ -211,9 +225,8 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
     async openMany(inputs, nowMs) {
       if (inputs.length === 0) return [];
       requireInteger('nowMs', nowMs, 0);
-      const pipeline = redis.pipeline();
-      for (const input of inputs) queueOpen(pipeline, input, nowMs);
-      return (await execPipeline(pipeline)).map(parseOpenReply);
+      const changes = inputs.map(openArgs);
+      return (await applyChanges(changes, nowMs)).map(parseOpenReply);
     },
 
     async refresh(activity, nowMs) {
@@ -267,21 +280,17 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
     },
 
     async close(selector, eventTimeMs, reason) {
-      const pipeline = redis.pipeline();
-      queueClose(pipeline, selector, eventTimeMs, reason);
-      const [reply] = await execPipeline(pipeline);
+      // One change: session-close-2 itself (its ARGV[3…8] are closeArgs without the kind).
+      const argv = closeArgs(selector, eventTimeMs, reason).slice(1);
+      const reply = await redis.fortistreamSessionClose(keys.expiry, keys.auditStream, keys.sessionBase, auditMaxLen, ...argv);
       return parseCloseReply(reply);
     },
 
     async applyOps(ops, nowMs) {
       if (ops.length === 0) return [];
       requireInteger('nowMs', nowMs, 0);
-      const pipeline = redis.pipeline();
-      for (const op of ops) {
-        if (op.kind === 'open') queueOpen(pipeline, op.input, nowMs);
-        else queueClose(pipeline, op.selector, op.eventTimeMs, op.reason);
-      }
-      const replies = await execPipeline(pipeline);
+      const changes = ops.map((op) => (op.kind === 'open' ? openArgs(op.input) : closeArgs(op.selector, op.eventTimeMs, op.reason)));
+      const replies = await applyChanges(changes, nowMs);
       return ops.map((op, index): SessionChangeResult =>
         op.kind === 'open'
           ? { kind: 'open', result: parseOpenReply(replies[index]) }

@@ -17,39 +17,8 @@
   Returns: { session, … }, each session as its flat field/value list (empty when none matched).
   Errors (integer reply): -1 bad argument, -3 unknown mode.
 ]]
---@include session-common
+--@include session-close-core
 
-local eventTimeMs = tonumber(ARGV[7])
-if not eventTimeMs or not tonumber(ARGV[2]) then return -1 end
-local ctx = newContext(ARGV[1], KEYS[1], KEYS[2], ARGV[2], 0, eventTimeMs)
-local mode = ARGV[3]
-
-local candidates = {}
-if mode == 'id' then
-  local s = loadSession(ctx, ARGV[4])
-  if s then candidates[1] = s end
-elseif mode == 'ip' then
-  for _, s in ipairs(sessionsByIp(ctx, ARGV[4])) do
-    if (ARGV[5] == '' or s.method == ARGV[5]) and (ARGV[6] == '' or s.device == ARGV[6]) then
-      candidates[#candidates + 1] = s
-    end
-  end
-elseif mode == 'ext' then
-  local id = redis.call('HGET', extKey(ctx, ARGV[4]), extField(ARGV[5], ARGV[6]))
-  if id then
-    local s = loadSession(ctx, id)
-    if s then candidates[1] = s end
-  end
-else
-  return -3
-end
-
-local closed = {}
-for _, s in ipairs(candidates) do
-  if tonumber(s.created_ms) <= eventTimeMs then
-    deleteSession(ctx, s)
-    audit(ctx, 'session.closed', ARGV[8], eventTimeMs, s)
-    closed[#closed + 1] = s._flat
-  end
-end
-return closed
+if not tonumber(ARGV[7]) or not tonumber(ARGV[2]) then return -1 end
+local ctx = newContext(ARGV[1], KEYS[1], KEYS[2], ARGV[2], 0, tonumber(ARGV[7]))
+return closeSessions(ctx, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])

@@ -23,7 +23,9 @@
 
   Which session a new one supersedes: with an external id, the session holding the same
   (device, method, external id); without, every session of the same (device, method) whose key
-  address (tunnel IP if any, else source IP) is the same and that has no external id.
+  address (tunnel IP if any, else source IP) is the same and that has no external id. Both are
+  found with one HGET (the ext and addr indices): since every open replaces what it supersedes,
+  there is at most one.
 
   Returns: { status, id, expires_ms, replaced id … } where status is
     'opened'    created, nothing replaced
@@ -33,93 +35,13 @@
     'expired'   expires_ms ≤ now_ms: the session would be dead on arrival, nothing changed
   Errors (integer reply): -1 bad argument, -2 bad timeout type.
 ]]
---@include session-common
+--@include session-open-core
 
 local nowMs = tonumber(ARGV[2])
 local graceMs = tonumber(ARGV[3])
-local eventTimeMs = tonumber(ARGV[13])
-local timeoutS = tonumber(ARGV[15])
-if not nowMs or not graceMs or not tonumber(ARGV[4]) or not eventTimeMs or not timeoutS or timeoutS < 1
-  or ARGV[5] == '' then
-  return -1
-end
-local timeoutType = ARGV[14]
-if timeoutType ~= 'idle' and timeoutType ~= 'hard' then return -2 end
-
+if not nowMs or not graceMs or not tonumber(ARGV[4]) then return -1 end
 local ctx = newContext(ARGV[1], KEYS[1], KEYS[2], ARGV[4], graceMs, nowMs)
-local id = ARGV[5]
-local device, method, ip, tunnelIp, externalId = ARGV[10], ARGV[12], ARGV[8], ARGV[9], ARGV[17]
-
-local existingExpiry = redis.call('HGET', sessionKey(ctx, id), STORED.expires_ms)
-if existingExpiry then return { 'duplicate', id, existingExpiry } end
-
-local expiresMs = eventTimeMs + timeoutS * 1000
-if expiresMs <= nowMs then return { 'expired', id, int(expiresMs) } end
-
--- The sessions this one supersedes.
-local victims = {}
-if externalId ~= '' then
-  local otherId = redis.call('HGET', extKey(ctx, device), extField(method, externalId))
-  if otherId then
-    local other = loadSession(ctx, otherId)
-    if other then victims[#victims + 1] = other end
-  end
-else
-  local keyIp = tunnelIp ~= '' and tunnelIp or ip
-  if keyIp ~= '' then
-    for _, other in ipairs(sessionsByIp(ctx, keyIp)) do
-      local otherKeyIp = present(other.tunnel_ip) and other.tunnel_ip or other.ip
-      if other.device == device and other.method == method and otherKeyIp == keyIp
-        and not present(other.external_id) then
-        victims[#victims + 1] = other
-      end
-    end
-  end
-end
--- Out-of-order delivery: an older login never replaces a newer session.
-for _, other in ipairs(victims) do
-  if tonumber(other.created_ms) > eventTimeMs then return { 'stale', id, other.expires_ms, other.id } end
-end
-
-local result = { #victims > 0 and 'replaced' or 'opened', id, int(expiresMs) }
-for _, other in ipairs(victims) do
-  deleteSession(ctx, other)
-  audit(ctx, 'session.closed', 'replaced', eventTimeMs, other, { 'session.replaced_by', id })
-  result[#result + 1] = other.id
-end
-
-local flat = { 'user', ARGV[6] }
-local function put(field, value)
-  if value ~= '' then
-    flat[#flat + 1] = field
-    flat[#flat + 1] = value
-  end
-end
-put('groups', ARGV[7])
-put('ip', ip)
-put('tunnel_ip', tunnelIp)
-put('device', device)
-put('vdom', ARGV[11])
-put('method', method)
-put('created_ms', int(eventTimeMs))
-put('last_seen_ms', int(eventTimeMs))
-put('expires_ms', int(expiresMs))
-put('timeout_type', timeoutType)
-put('timeout_s', int(timeoutS))
-put('opened_by', ARGV[16])
-put('external_id', externalId)
-
-local stored = {}
-for i = 1, #flat, 2 do
-  stored[i] = STORED[flat[i]]
-  stored[i + 1] = flat[i + 1]
-end
-redis.call('HSET', sessionKey(ctx, id), unpack(stored))
-table.insert(flat, 1, id)
-table.insert(flat, 1, 'id')
-local s = { _flat = flat }
-for i = 1, #flat, 2 do s[flat[i]] = flat[i + 1] end
-indexSession(ctx, s)
-applySafetyTtl(ctx, s, expiresMs)
-audit(ctx, 'session.opened', result[1], eventTimeMs, s)
-return result
+local reply = openSession(ctx, { ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12],
+  ARGV[13], ARGV[14], ARGV[15], ARGV[16], ARGV[17] })
+flushSafetyTtls(ctx)
+return reply

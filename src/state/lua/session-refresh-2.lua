@@ -57,4 +57,5 @@ for _, s in ipairs(sessionsByIp(ctx, ARGV[6])) do
     result[#result + 1] = int(newExpiresMs)
   end
 end
+flushSafetyTtls(ctx)
 return result

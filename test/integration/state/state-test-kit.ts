@@ -77,6 +77,7 @@ export async function expectIndicesConsistent(redis: StateRedis, layout: StateKe
     expected.set(key, set);
   };
   const expectedExt = new Map<string, Map<string, string>>();
+  const expectedAddr = new Map<string, Map<string, string>>();
   const expiryScores = new Map<string, number>();
   for (const id of ids) {
     const flat = storedSessionToFlat(id, await redis.hgetall(layout.session(id)));
@@ -91,6 +92,13 @@ export async function expectIndicesConsistent(redis: StateRedis, layout: StateKe
       const fields = expectedExt.get(layout.externalIdIndex(h.device)) ?? new Map<string, string>();
       fields.set(layout.externalIdField(h.method, h.external_id), id);
       expectedExt.set(layout.externalIdIndex(h.device), fields);
+    }
+    const keyAddress = h.tunnel_ip || h.ip;
+    if (!h.external_id && keyAddress) {
+      const key = layout.addressIndex(h.device ?? '');
+      const fields = expectedAddr.get(key) ?? new Map<string, string>();
+      fields.set(layout.addressIndexField(h.method ?? '', keyAddress), id);
+      expectedAddr.set(key, fields);
     }
     expiryScores.set(id, Number(h.expires_ms));
     // The safety TTL is set on every session hash.
@@ -109,6 +117,9 @@ export async function expectIndicesConsistent(redis: StateRedis, layout: StateKe
   const actualExt = new Map<string, Map<string, string>>();
   for (const key of await scanAll(redis, `${base}ext:*`)) actualExt.set(key, new Map(Object.entries(await redis.hgetall(key))));
   expect(actualExt).toEqual(expectedExt);
+  const actualAddr = new Map<string, Map<string, string>>();
+  for (const key of await scanAll(redis, `${base}addr:*`)) actualAddr.set(key, new Map(Object.entries(await redis.hgetall(key))));
+  expect(actualAddr).toEqual(expectedAddr);
   const zset = await redis.zrange(layout.expiry, 0, -1, 'WITHSCORES');
   const actualScores = new Map<string, number>();
   for (let i = 0; i + 1 < zset.length; i += 2) actualScores.set(zset[i] as string, Number(zset[i + 1]));

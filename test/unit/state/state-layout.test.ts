@@ -48,6 +48,8 @@ describe('state keys', () => {
     expect(keys.userIndex).toBe('fortistream:{fortistream:audit}:user');
     expect(keys.userIndexField('ÄLICE@Corp')).toBe('Älice@corp');
     expect(keys.deviceIndex('FGT-A')).toBe('fortistream:{fortistream:audit}:device:FGT-A');
+    expect(keys.addressIndex('FGT-A')).toBe('fortistream:{fortistream:audit}:addr:FGT-A');
+    expect(keys.addressIndexField('sslvpn', '10.212.0.9')).toBe('sslvpn|10.212.0.9');
     expect(keys.counterBuckets('failed', 'a}b')).toBe('fortistream:counter:{failed|a}b}');
     expect(keys.counterAlert('failed', 'a}b')).toBe('fortistream:counter:{failed|a}b}:alert');
     expect(keys.counterKeyFromBucketsKey('failed', keys.counterBuckets('failed', 'a}b'))).toBe('a}b');
