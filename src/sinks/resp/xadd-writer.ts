@@ -49,9 +49,9 @@ export class RespXaddWriter {
     return new EncodedBatch(buffer);
   }
 
-  /** Encodes the XADD of one event into `out` (events are trimmed on every XADD: `trim: 'each'`). */
+  /** Encodes the XADD of one event into `out` (`trim: 'each'`: every TRIM_EVERY-th XADD of a trip trims). */
   appendEvent(out: EncodedBatch, fields: readonly string[]): void {
-    this.encoder.appendEntry(out, this.events, fields, undefined, 0, false);
+    this.encoder.appendEntry(out, this.events, fields, undefined, out.entries, false);
   }
 
   /** Keeps a trip buffer for the next trips (call only once nothing will send it again). */
