@@ -1,3 +1,5 @@
+import { NUMERIC_FIELDS } from '../parse/event.js';
+
 /**
  * The field tables behind the profiles: which fields are features, which carry identities (and
  * become pseudonyms), which are free text and who could have written that text.
@@ -243,18 +245,9 @@ export const AGENT_DEFAULT_TEXT_FIELDS: readonly string[] = [
   'fortinet.firewall.subject',
 ];
 
-/** Fields of `ml`/`agent` whose values must be numbers (anything else is dropped). */
+/** Fields of `ml`/`agent` whose values must be numbers (anything else is dropped): the parser's numeric fields and a few more. */
 export const NUMERIC_FEATURE_FIELDS: ReadonlySet<string> = new Set([
-  'source.port',
-  'destination.port',
-  'source.bytes',
-  'destination.bytes',
-  'source.packets',
-  'destination.packets',
-  'network.bytes',
-  'network.packets',
-  'network.iana_number',
-  'event.duration',
+  ...NUMERIC_FIELDS,
   'event.code',
   'rule.id',
   'fortinet.firewall.crscore',
