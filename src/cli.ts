@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { aclCommand } from './commands/acl.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { defaultPipelinePath } from './commands/context.js';
@@ -208,6 +209,45 @@ function buildProgram(): Command {
     .action(async (file: string, opts: { kid?: string; retirePreviousAfter?: string }) => {
       await keygenCommand({ file, kid: opts.kid, retirePreviousAfter: opts.retirePreviousAfter, print: console.log });
     });
+
+  program
+    .command('acl')
+    .description('print Redis ACL users for this pipeline: the worker (its key prefix, its commands), a read-only reader, a consumer-group reader')
+    .option('-p, --pipeline <file>', 'pipeline file (for the key prefix, sessions, counters and api)')
+    .option('--user <name>', 'name of the worker\'s user', 'fortistream-worker')
+    .option('--reader-user <name>', 'name of the read-only user', 'fortistream-reader')
+    .option('--consumer-user <name>', 'name of the consumer-group user', 'fortistream-consumer')
+    .option('--password-file <file>', 'worker password (first line; mode 600): its SHA-256 is printed instead of >CHANGE_ME')
+    .option('--reader-password-file <file>', 'reader password file, as --password-file')
+    .option('--consumer-password-file <file>', 'consumer password file, as --password-file')
+    .option('--acl-file', 'print `user NAME …` lines for an ACL file instead of ACL SETUSER commands')
+    .option('--json', 'print JSON')
+    .action(
+      (opts: {
+        pipeline?: string;
+        user: string;
+        readerUser: string;
+        consumerUser: string;
+        passwordFile?: string;
+        readerPasswordFile?: string;
+        consumerPasswordFile?: string;
+        aclFile?: boolean;
+        json?: boolean;
+      }) => {
+        aclCommand({
+          pipelineFile: opts.pipeline,
+          user: opts.user,
+          readerUser: opts.readerUser,
+          consumerUser: opts.consumerUser,
+          passwordFile: opts.passwordFile,
+          readerPasswordFile: opts.readerPasswordFile,
+          consumerPasswordFile: opts.consumerPasswordFile,
+          aclFile: Boolean(opts.aclFile),
+          json: Boolean(opts.json),
+          print: console.log,
+        });
+      },
+    );
 
   program
     .command('demo')
