@@ -24,6 +24,7 @@ export type DeadReasonCode =
   | 'frame_too_large'
   | 'bad_length_prefix'
   | 'frame_truncated_by_peer'
+  | 'frame_timeout'
   | 'parse_exception';
 
 /** A step's result: the value or a reason, never an exception across a batch. */

@@ -94,6 +94,52 @@ export class StreamFramer {
     return this.framing === Framing.Octet ? 'octet' : this.framing === Framing.Lines ? 'lf' : 'detect';
   }
 
+  /** Bytes the framer holds for the frame in progress (at most ~max_frame_bytes; views of chunks included). */
+  get bufferedBytes(): number {
+    return this.piecesLength + (this.body === undefined ? 0 : this.body.length);
+  }
+
+  /** True while a frame has started but is not complete (what `frame_timeout_seconds` measures). */
+  get midFrame(): boolean {
+    if (this.ended) return false;
+    if (this.state === State.Start) return false;
+    if (this.state === State.Line) return this.piecesLength > 0;
+    return true;
+  }
+
+  /**
+   * Gives up on the connection (e.g. a frame took too long): the frame in progress is dead-lettered
+   * with `code` instead of being emitted, and the framer ignores further input. The rest of an
+   * oversized frame whose head was already handed on is simply dropped.
+   */
+  abort(code: DeadReasonCode, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    let raw: Buffer | undefined;
+    switch (this.state) {
+      case State.Prefix:
+        raw = Buffer.from(String(this.prefixValue), 'latin1');
+        break;
+      case State.OctetBody: {
+        // What the peer sent of this frame: its length prefix and the body so far (which may be empty).
+        const body = this.body === undefined ? Buffer.alloc(0) : this.body.subarray(0, this.bodyFilled);
+        raw = Buffer.concat([Buffer.from(`${this.declaredLength} `, 'latin1'), body]);
+        break;
+      }
+      case State.Line:
+      case State.BadPrefix:
+        if (this.piecesLength > 0 || this.state === State.BadPrefix) raw = Buffer.concat(this.pieces, this.piecesLength);
+        break;
+      default:
+        break;
+    }
+    this.state = State.Start;
+    this.body = undefined;
+    this.pieces = [];
+    this.piecesLength = 0;
+    if (raw !== undefined) this.handlers.dead(code, reason, raw);
+  }
+
   push(chunk: Buffer): void {
     if (this.ended) return;
     const length = chunk.length;

@@ -10,6 +10,7 @@ export const SYSLOG_DEFAULTS = {
   receive_buffer_bytes: 4 * 1024 * 1024,
   max_connections: 1000,
   idle_timeout_seconds: 600,
+  frame_timeout_seconds: 60,
   verify_client: false,
   min_version: 'TLSv1.2',
 } as const;
@@ -129,6 +130,17 @@ export const syslogSourceSchema = z
       .max(MAX_IDLE_TIMEOUT_SECONDS)
       .default(SYSLOG_DEFAULTS.idle_timeout_seconds)
       .describe('TCP/TLS only: close a connection that sent nothing for this long; 0 = never.'),
+    frame_timeout_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_IDLE_TIMEOUT_SECONDS)
+      .default(SYSLOG_DEFAULTS.frame_timeout_seconds)
+      .describe(
+        'TCP/TLS only: close a connection whose current frame is not complete this long after its first byte ' +
+          '(slow-loris guard: idle_timeout_seconds restarts on every byte); the partial frame goes to dead ' +
+          'letters as frame_timeout. 0 = never.',
+      ),
     allow_from: z
       .array(
         z.string().superRefine((value, ctx) => {

@@ -14,6 +14,8 @@ const KEEPALIVE_DELAY_MS = 60_000;
 
 interface Connection {
   readonly socket: Socket;
+  /** Stops / restarts the frame clock (nothing is read while the source is paused). */
+  readonly holdClock: (hold: boolean) => void;
   /** Settles on the socket's 'close', after its framer was flushed. */
   readonly closed: Promise<void>;
 }
@@ -47,7 +49,10 @@ async function tlsOptions(name: string, settings: SyslogSourceSettings): Promise
  *
  * Connection-level refusals are counted under `dropped` with the reasons `not_allowed` (allow_from;
  * checked on the raw TCP connection, before any TLS handshake), `max_connections` and
- * `idle_timeout` (a connection closed after `idle_timeout_seconds` without data). Socket errors
+ * `idle_timeout` (a connection closed after `idle_timeout_seconds` without data). A connection whose
+ * current frame is not complete `frame_timeout_seconds` after its first byte (a slow loris: one byte
+ * a second keeps the idle clock fresh) is closed and its partial frame dead-lettered as
+ * `frame_timeout` (counted under `dropped` with that reason). Socket errors
  * count as `error('socket')`, failed TLS handshakes as `error('tls_handshake')`.
  */
 export function createStreamSource(name: string, settings: SyslogSourceSettings, ctx: SourceContext): Source {
@@ -60,6 +65,7 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
   const logger = ctx.logger;
   const framingOptions: FramingOptions = { maxFrameBytes: settings.max_frame_bytes, oversize: settings.oversize };
   const idleMs = settings.idle_timeout_seconds * 1000;
+  const frameMs = settings.frame_timeout_seconds * 1000;
 
   let server: Server | undefined;
   let bound: { host: string; port: number } | undefined;
@@ -94,6 +100,8 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
     let receivedAtMs = Date.now();
     // Frames are counted per chunk, not per frame (a prom-client `inc` per frame shows in profiles).
     let unreported = 0;
+    /** Frames and dead letters so far: tells the frame clock that a new frame began. */
+    let completed = 0;
     const report = (): void => {
       if (unreported > 0) metrics.receivedEvents(unreported);
       unreported = 0;
@@ -101,9 +109,11 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
     const framer = new StreamFramer(framingOptions, {
       frame(data, truncated) {
         unreported += 1;
+        completed += 1;
         ctx.emit({ data, source: name, peer, receivedAtMs, truncated });
       },
       dead(code, reason, raw) {
+        completed += 1;
         metrics.dropped(code);
         ctx.dead({ code, reason, stage: 'framing', raw, source: name, peer, receivedAtMs });
       },
@@ -122,12 +132,44 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
     const closed = new Promise<void>((resolve) => {
       markClosed = resolve;
     });
-    const connection: Connection = { socket, closed };
+
+    // Frame clock: runs from the first byte of a frame until the frame is complete.
+    let frameTimer: NodeJS.Timeout | undefined;
+    let clockHeld = paused;
+    const stopFrameClock = (): void => {
+      if (frameTimer !== undefined) clearTimeout(frameTimer);
+      frameTimer = undefined;
+    };
+    const onFrameTimeout = (): void => {
+      frameTimer = undefined;
+      if (socket.destroyed || !framer.midFrame) return;
+      logger.debug({ source: name, peer, frame_timeout_seconds: settings.frame_timeout_seconds }, 'closing connection: frame not completed in time');
+      try {
+        framer.abort('frame_timeout', `frame not completed within frame_timeout_seconds ${settings.frame_timeout_seconds}`);
+      } catch (error: unknown) {
+        metrics.error('emit');
+        logger.error({ source: name, peer, err: error }, 'emitting a frame failed');
+      }
+      socket.destroy();
+    };
+    const startFrameClock = (): void => {
+      stopFrameClock();
+      frameTimer = setTimeout(onFrameTimeout, frameMs);
+    };
+    const holdClock = (hold: boolean): void => {
+      if (frameMs <= 0) return;
+      clockHeld = hold;
+      if (hold) stopFrameClock();
+      else if (framer.midFrame) startFrameClock();
+    };
+
+    const connection: Connection = { socket, closed, holdClock };
     connections.add(connection);
 
     socket.on('data', (chunk: Buffer) => {
       receivedAtMs = Date.now();
       metrics.receivedBytes(chunk.length);
+      const before = completed;
       try {
         framer.push(chunk);
       } catch (error: unknown) {
@@ -138,6 +180,10 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
       } finally {
         report();
       }
+      if (frameMs > 0 && !clockHeld) {
+        if (!framer.midFrame) stopFrameClock();
+        else if (frameTimer === undefined || completed !== before) startFrameClock();
+      }
     });
     socket.on('end', flush);
     socket.on('error', (error: Error) => {
@@ -145,6 +191,7 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
       logger.debug({ source: name, peer, err: error.message }, 'connection error');
     });
     socket.on('close', () => {
+      stopFrameClock();
       flush();
       connections.delete(connection);
       markClosed();
@@ -249,8 +296,9 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
     pause() {
       if (paused) return;
       paused = true;
-      for (const { socket } of connections) {
+      for (const { socket, holdClock } of connections) {
         socket.pause();
+        holdClock(true);
         if (idleMs > 0) socket.setTimeout(0);
       }
     },
@@ -258,8 +306,9 @@ export function createStreamSource(name: string, settings: SyslogSourceSettings,
     resume() {
       if (!paused) return;
       paused = false;
-      for (const { socket } of connections) {
+      for (const { socket, holdClock } of connections) {
         socket.resume();
+        holdClock(false);
         if (idleMs > 0) socket.setTimeout(idleMs);
       }
     },

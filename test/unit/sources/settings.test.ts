@@ -23,6 +23,7 @@ describe('syslog source settings', () => {
       oversize: 'truncate',
       max_connections: 1000,
       idle_timeout_seconds: 600,
+      frame_timeout_seconds: 60,
       allow_from: [],
     });
     expect(SYSLOG_DEFAULTS.receive_buffer_bytes).toBe(4 * 1024 * 1024);
