@@ -14,6 +14,7 @@ import { loadPipelineFile } from './config/load.js';
 import { FortistreamError, isFortistreamError } from './errors.js';
 import { runUntilSignal } from './main.js';
 import { createLogger } from './observability/logger.js';
+import { loadRedisTls, redisTlsOptions, type RedisTlsOverrides } from './runtime/redis.js';
 
 const DEFAULT_PIPELINE = 'pipelines/default.yaml';
 
@@ -44,6 +45,24 @@ function readRedisUrl(option: string | undefined, pipelineFile: string | undefin
   return pipeline.redis.url ?? 'redis://127.0.0.1:6379';
 }
 
+interface RedisTlsFlags {
+  redisCa?: string;
+  redisCert?: string;
+  redisKey?: string;
+}
+
+/** Adds --redis-ca, --redis-cert and --redis-key (used with rediss:// URLs only). */
+function addRedisTlsOptions(command: Command): Command {
+  return command
+    .option('--redis-ca <file>', 'PEM CA file the Redis server certificate must chain to (rediss:// only; replaces redis.tls.ca_file)')
+    .option('--redis-cert <file>', 'PEM client certificate for Redis (rediss:// only; needs --redis-key or redis.tls.key_file)')
+    .option('--redis-key <file>', 'PEM private key of the Redis client certificate (mode 600; replaces redis.tls.key_file)');
+}
+
+function redisTlsOverrides(flags: RedisTlsFlags): RedisTlsOverrides {
+  return { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey };
+}
+
 function redisUrl(value: string): string {
   if (!/^rediss?:\/\//.test(value)) throw new InvalidArgumentError('expected a redis:// or rediss:// URL');
   return value;
@@ -58,7 +77,7 @@ function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
 
-  program
+  addRedisTlsOptions(program
     .command('run')
     .description('run the worker: listen for FortiGate syslog and write normalized events to Redis Streams')
     .option('-p, --pipeline <file>', 'pipeline file', DEFAULT_PIPELINE)
@@ -67,12 +86,13 @@ function buildProgram(): Command {
     .option('--tcp <host:port>', 'address of the TCP syslog listener (replaces the pipeline\'s, or adds one)', hostPort)
     .option('--tls <host:port>', 'address of the TLS syslog listener (needs tls.cert_file/key_file in the pipeline)', hostPort)
     .option('--api <host:port>', 'serve the HTTP API (SSE event streams, /healthz) here; needs api.tokens_file in the pipeline', hostPort)
-    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'info')
-    .action(async (opts: { pipeline: string; redis?: string; udp?: string; tcp?: string; tls?: string; api?: string; logLevel: string }) => {
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'info'))
+    .action(async (opts: { pipeline: string; redis?: string; udp?: string; tcp?: string; tls?: string; api?: string; logLevel: string } & RedisTlsFlags) => {
       const logger = createLogger({ level: opts.logLevel });
       process.exitCode = await runUntilSignal({
         pipelineFile: opts.pipeline,
         redisUrl: opts.redis,
+        redisTls: redisTlsOverrides(opts),
         udp: opts.udp,
         tcp: opts.tcp,
         tls: opts.tls,
@@ -102,7 +122,7 @@ function buildProgram(): Command {
       }
     });
 
-  program
+  addRedisTlsOptions(program
     .command('sessions')
     .description('list live identity sessions (who is logged in from which address, until when)')
     .option('--user <name>', 'only this user\'s sessions (case-insensitive)')
@@ -110,8 +130,8 @@ function buildProgram(): Command {
     .option('--limit <n>', 'most sessions listed without --user/--ip', positiveInt)
     .option('--json', 'print JSON')
     .option('-p, --pipeline <file>', 'pipeline file (for the key prefix and redis.url)')
-    .addOption(redisOption())
-    .action(async (opts: { user?: string; ip?: string; limit?: number; json?: boolean; pipeline?: string; redis?: string }) => {
+    .addOption(redisOption()))
+    .action(async (opts: { user?: string; ip?: string; limit?: number; json?: boolean; pipeline?: string; redis?: string } & RedisTlsFlags) => {
       await sessionsCommand({
         user: opts.user,
         ip: opts.ip,
@@ -119,11 +139,12 @@ function buildProgram(): Command {
         json: Boolean(opts.json),
         pipelineFile: opts.pipeline,
         redisUrl: opts.redis,
+        redisTls: redisTlsOverrides(opts),
         print: console.log,
       });
     });
 
-  program
+  addRedisTlsOptions(program
     .command('counters')
     .description('show a sliding-window counter: every key with counts, or one key with its buckets')
     .argument('<name>', 'counter name from the pipeline file')
@@ -132,8 +153,8 @@ function buildProgram(): Command {
     .option('--limit <n>', 'most keys scanned', positiveInt)
     .option('--json', 'print JSON')
     .option('-p, --pipeline <file>', 'pipeline file (for the counter definitions, key prefix and redis.url)')
-    .addOption(redisOption())
-    .action(async (name: string, opts: { key?: string; at?: number; limit?: number; json?: boolean; pipeline?: string; redis?: string }) => {
+    .addOption(redisOption()))
+    .action(async (name: string, opts: { key?: string; at?: number; limit?: number; json?: boolean; pipeline?: string; redis?: string } & RedisTlsFlags) => {
       await countersCommand({
         name,
         key: opts.key,
@@ -142,11 +163,12 @@ function buildProgram(): Command {
         json: Boolean(opts.json),
         pipelineFile: opts.pipeline,
         redisUrl: opts.redis,
+        redisTls: redisTlsOverrides(opts),
         print: console.log,
       });
     });
 
-  program
+  addRedisTlsOptions(program
     .command('tail')
     .description('print entries of a stream as they arrive (full key name, e.g. fortistream:events:soc)')
     .argument('<stream>', 'stream key, prefix included')
@@ -155,18 +177,22 @@ function buildProgram(): Command {
     .option('--count <n>', 'exit after printing this many entries', positiveInt)
     .option('--from-start', 'start at the oldest entry instead of new ones (without --group)')
     .option('--json', 'one JSON object per entry')
-    .option('-p, --pipeline <file>', 'pipeline file (for redis.url)')
-    .addOption(redisOption())
+    .option('-p, --pipeline <file>', 'pipeline file (for redis.url and redis.tls)')
+    .addOption(redisOption()))
     .action(
       async (
         stream: string,
-        opts: { group?: string; consumer?: string; count?: number; fromStart?: boolean; json?: boolean; pipeline?: string; redis?: string },
+        opts: { group?: string; consumer?: string; count?: number; fromStart?: boolean; json?: boolean; pipeline?: string; redis?: string } & RedisTlsFlags,
       ) => {
         const abort = new AbortController();
         process.once('SIGINT', () => abort.abort());
         process.once('SIGTERM', () => abort.abort());
+        const url = readRedisUrl(opts.redis, opts.pipeline);
+        const pipelineTls = opts.pipeline === undefined && opts.redis !== undefined ? undefined : loadPipelineFile(opts.pipeline ?? defaultPipelinePath()).pipeline.redis.tls;
+        const tls = await loadRedisTls(url, pipelineTls, redisTlsOverrides(opts));
         await tailCommand({
-          redisUrl: readRedisUrl(opts.redis, opts.pipeline),
+          redisUrl: url,
+          redisOptions: redisTlsOptions(tls),
           stream,
           group: opts.group,
           consumer: opts.consumer,

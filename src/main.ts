@@ -2,17 +2,21 @@ import type { Logger } from 'pino';
 import { loadPipelineFile } from './config/load.js';
 import type { PipelineOverrides } from './config/overrides.js';
 import { safeRedisUrl } from './observability/logger.js';
-import { connectRedis, resolveRedis } from './runtime/redis.js';
+import { connectRedis, loadRedisTls, redisTlsOptions, resolveRedis, type RedisTlsOverrides } from './runtime/redis.js';
 import { createWorker, type Worker } from './runtime/worker.js';
 import { openKeyrings } from './runtime/profiles.js';
 import { createApiApp } from './api/app.js';
+import type { OpsOptions } from './api/ops.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import { loadTokenFile } from './api/tokens.js';
 import { FortistreamError, errorMessage } from './errors.js';
+import { compileRules } from './state/rules.js';
 
 export interface RunOptions extends PipelineOverrides {
   readonly pipelineFile: string;
   readonly redisUrl?: string | undefined;
+  /** --redis-ca / --redis-cert / --redis-key (replace the pipeline's redis.tls files). */
+  readonly redisTls?: RedisTlsOverrides | undefined;
   readonly logger: Logger;
   /** `HOST:PORT` of the HTTP API (replaces the pipeline's api.address). */
   readonly api?: string | undefined;
@@ -25,6 +29,30 @@ export interface RunningWorker {
   readonly api: ApiServer | undefined;
   /** Stops the worker, the Redis connection and a private redis-server we started. */
   shutdown(): Promise<boolean>;
+}
+
+/** What the operations routes need from the pipeline and the running worker. */
+function apiOps(pipeline: ReturnType<typeof loadPipelineFile>['pipeline'], worker: Worker): OpsOptions {
+  const rules = compileRules(pipeline.sessions, pipeline.counters);
+  const keyFields = new Map((pipeline.counters ?? []).map((counter) => [counter.name, counter.key]));
+  return {
+    worker,
+    ...(worker.state !== undefined
+      ? {
+          state: {
+            sessions: worker.state.sessions,
+            counters: rules.counters.map((spec) => ({ spec, key: keyFields.get(spec.name) ?? [] })),
+            resolveTimeout: (method, groups) => rules.resolveTimeout(method, groups),
+          },
+        }
+      : {}),
+    expectedListeners: Object.keys(pipeline.sources).length,
+    // Lag: the pipeline pauses its sources at buffer_max_bytes; not ready from 90 % on.
+    maxBufferedBytes: Math.floor(pipeline.pipeline.buffer_max_bytes * 0.9),
+    udpSources: Object.entries(pipeline.sources)
+      .filter(([, source]) => source.mode === 'udp')
+      .map(([name]) => name),
+  };
 }
 
 /** Process entry for `fortistream run`: config → Redis → worker → listeners. Signals are the caller's. */
@@ -46,8 +74,9 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
     logger,
   });
   try {
-    const redis = await connectRedis(choice.url, pipeline.redis.connect_timeout_ms);
-    const worker = createWorker({ pipeline, redis, redisUrl: choice.url, logger, keyrings });
+    const redisTls = await loadRedisTls(choice.url, pipeline.redis.tls, options.redisTls, logger);
+    const redis = await connectRedis(choice.url, pipeline.redis.connect_timeout_ms, redisTlsOptions(redisTls));
+    const worker = createWorker({ pipeline, redis, redisUrl: choice.url, redisTls, logger, keyrings });
     let api: ApiServer | undefined;
     try {
       await worker.start();
@@ -59,6 +88,7 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
           logger: logger.child({ component: 'api' }),
           keepaliveMs: pipeline.api.keepalive_seconds * 1000,
           maxSseClients: pipeline.api.max_sse_clients,
+          ops: apiOps(pipeline, worker),
         });
         try {
           api = await startApiServer(app, apiAddress);

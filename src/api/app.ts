@@ -8,6 +8,9 @@
  *   is `id: <stream entry id>` + `data: <JSON object of the entry's fields>`. `Last-Event-ID`
  *   (header) resumes after that id; otherwise `?from=` (`$` = new entries only, the default; `0` =
  *   from the oldest kept entry; or an entry id to read after). Needs a bearer token with role `read`.
+ * - The operations routes (ops.ts): `GET /readyz` (no auth), `GET /metrics` (read),
+ *   `GET|DELETE /v1/sessions` (read|write), `GET /v1/counters/:name` (read), `GET /v1/decision`
+ *   (read), `POST /v1/identity/events` (write).
  *
  * Connection model: each SSE client gets its own Redis connection (a duplicate of the shared client)
  * that loops on `XREAD BLOCK`; when the client goes away the connection is closed at once, which also
@@ -19,6 +22,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fieldsToRecord, parseReadReply } from '../client/stream-replies.js';
+import { problem, sendJson } from './http.js';
+import { createOpsRoutes, type OpsOptions, type RouteHandler } from './ops.js';
 import type { TokenStore } from './tokens.js';
 
 export interface ApiAppOptions {
@@ -38,6 +43,8 @@ export interface ApiAppOptions {
   readonly readCount?: number;
   /** `CLIENT SETNAME` of the per-client connections; default `fortistream-sse`. */
   readonly connectionName?: string;
+  /** The operations routes' view of the worker, state and limits (see ops.ts); without it they answer 404/only Redis checks. */
+  readonly ops?: OpsOptions;
 }
 
 export interface ApiApp {
@@ -52,16 +59,6 @@ const STREAM_ID = /^\d{1,20}(-\d{1,20})?$/;
 /** JSON.stringify leaves U+2028/U+2029 raw; some SSE consumers treat them as line ends. */
 const LINE_SEPARATORS = /[\u2028\u2029]/g;
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
-  response.end(text);
-}
-
-function problem(response: ServerResponse, status: number, error: string, message: string, headers: Record<string, string> = {}): void {
-  sendJson(response, status, { error, message }, headers);
-}
-
 export function createApiApp(options: ApiAppOptions): ApiApp {
   const { redis, streams, tokens, logger } = options;
   const keepaliveMs = options.keepaliveMs ?? 15_000;
@@ -70,6 +67,15 @@ export function createApiApp(options: ApiAppOptions): ApiApp {
   const readCount = options.readCount ?? 100;
   const connectionName = options.connectionName ?? 'fortistream-sse';
   const open = new Set<() => Promise<void>>();
+  const ops = createOpsRoutes({ redis, tokens, logger }, options.ops ?? {});
+
+  const run = (route: RouteHandler, request: IncomingMessage, response: ServerResponse, url: URL, params: readonly string[] = []): void => {
+    route(request, response, url, params).catch((error: unknown) => {
+      logger.warn({ err: error instanceof Error ? error.message : String(error), path: url.pathname }, 'api request failed');
+      if (!response.headersSent) problem(response, 503, 'unavailable', 'the request could not be completed (Redis unavailable?)');
+      else response.destroy();
+    });
+  };
 
   async function resolveStart(stream: string, from: string): Promise<string> {
     if (from !== '$') return from;
@@ -188,6 +194,22 @@ export function createApiApp(options: ApiAppOptions): ApiApp {
       sendJson(response, 200, { status: 'ok' });
       return;
     }
+    switch (path) {
+      case '/readyz':
+        return run(ops.readyz, request, response, url);
+      case '/metrics':
+        return run(ops.metrics, request, response, url);
+      case '/v1/sessions':
+        return run(ops.sessions, request, response, url);
+      case '/v1/decision':
+        return run(ops.decision, request, response, url);
+      case '/v1/identity/events':
+        return run(ops.identityEvents, request, response, url);
+      default:
+        break;
+    }
+    const counter = /^\/v1\/counters\/([A-Za-z0-9_.-]{1,64})$/.exec(path);
+    if (counter) return run(ops.counter, request, response, url, [counter[1] as string]);
     const match = /^\/v1\/events\/([a-z][a-z0-9_]{0,62})$/.exec(path);
     if (match) {
       if (request.method !== 'GET') {

@@ -4,11 +4,13 @@ import type { Redis } from 'ioredis';
 import { loadPipelineFile } from '../config/load.js';
 import type { PipelineFile } from '../config/pipeline.js';
 import { packageRoot } from '../runtime/package-root.js';
-import { connectRedis } from '../runtime/redis.js';
+import { connectRedis, loadRedisTls, redisTlsOptions, type RedisTlsOverrides } from '../runtime/redis.js';
 
 export interface CommandContextOptions {
   readonly redisUrl?: string | undefined;
   readonly pipelineFile?: string | undefined;
+  /** --redis-ca / --redis-cert / --redis-key (replace the pipeline's redis.tls files). */
+  readonly redisTls?: RedisTlsOverrides | undefined;
 }
 
 /** What the read commands (sessions, counters, …) share: the pipeline, its key prefix, a Redis client. */
@@ -34,7 +36,8 @@ export async function openCommandContext(options: CommandContextOptions): Promis
   const pipelineFile = options.pipelineFile ?? defaultPipelinePath();
   const { pipeline } = loadPipelineFile(pipelineFile);
   const url = options.redisUrl ?? process.env.REDIS_URL ?? pipeline.redis.url ?? 'redis://127.0.0.1:6379';
-  const redis = await connectRedis(url, pipeline.redis.connect_timeout_ms);
+  const tls = await loadRedisTls(url, pipeline.redis.tls, options.redisTls);
+  const redis = await connectRedis(url, pipeline.redis.connect_timeout_ms, redisTlsOptions(tls));
   return {
     pipeline,
     pipelineFile,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createBlockingConnection } from '../client/blocking-connection.js';
 import { createStreamConsumer } from '../client/consumer.js';
 import { fieldsToRecord, parseReadReply, type RawStreamEntry } from '../client/stream-replies.js';
@@ -7,6 +7,8 @@ import { escapeControlChars } from '../sinks/escape.js';
 
 export interface TailOptions {
   readonly redisUrl: string;
+  /** Extra client options, e.g. `tls` for a rediss:// URL (`redisTlsOptions`). */
+  readonly redisOptions?: RedisOptions | undefined;
   /** Full key of the stream, prefix included (e.g. `fortistream:events:soc`); nothing is added to it. */
   readonly stream: string;
   /** Read through this consumer group (created at the stream's end, or its start with `fromStart`) and ack what is printed. */
@@ -135,7 +137,7 @@ async function tailGroup(redis: Redis, group: string, options: TailOptions, limi
 export async function tailCommand(options: TailOptions): Promise<number> {
   const limit = options.count ?? Number.POSITIVE_INFINITY;
   if (limit <= 0) return 0;
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3, ...options.redisOptions });
   redis.on('error', () => undefined); // ioredis retries; a final failure surfaces from the command itself
   try {
     return options.group === undefined

@@ -8,6 +8,41 @@ const componentName = z
   .string()
   .regex(/^[a-z][a-z0-9_]{0,62}$/, 'component names are lower-case letters, digits and _ (start with a letter)');
 
+export const redisTlsSettingsSchema = z
+  .strictObject({
+    ca_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM file with the CA(s) the server certificate must chain to (overridden by --redis-ca). Unset: the system CAs.'),
+    cert_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM client certificate, for a server with tls-auth-clients (overridden by --redis-cert). Needs key_file.'),
+    key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM private key of cert_file (overridden by --redis-key). Refused when world-readable (chmod 600).'),
+    server_name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name expected in the server certificate (and sent as SNI). Unset: the URL host.'),
+    verify: z
+      .boolean()
+      .default(true)
+      .describe('Verify the server certificate. false is for tests only: it is logged as a warning at start.'),
+  })
+  .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), {
+    message: 'cert_file and key_file go together (a client certificate needs its key)',
+    path: ['key_file'],
+  })
+  .describe('TLS for rediss:// URLs (only used with rediss://; a redis:// URL with these files set is an error).');
+
+export type RedisTlsSettings = z.infer<typeof redisTlsSettingsSchema>;
+
 export const redisSettingsSchema = z
   .strictObject({
     url: z
@@ -21,6 +56,7 @@ export const redisSettingsSchema = z
       .default('fortistream:')
       .describe('Every key and stream name starts with this prefix.'),
     connect_timeout_ms: z.int().min(100).max(60_000).default(5000).describe('Time allowed for the first connection.'),
+    tls: redisTlsSettingsSchema.optional(),
   })
   .describe('Where state and streams live.');
 

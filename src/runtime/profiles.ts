@@ -20,6 +20,7 @@ import { KeyringError, loadKeyring, watchKeyring, type KeyringSource, type Keyri
 import { compileProfile, projectEvent, type CompiledProfile } from '../sanitize/profiles.js';
 import { createPseudonymizer, type Keyring } from '../sanitize/pseudonymize.js';
 import { createRedisStreamsSink } from '../sinks/redis-streams.js';
+import type { RespTlsOptions } from '../sinks/resp/connection.js';
 import type { Sink, SinkBatch } from './contracts.js';
 
 /** Where a keyring came from, as logs and errors name it (never its content). */
@@ -99,6 +100,8 @@ export interface ProfileSinkOptions {
   readonly keyring: KeyringHandle | undefined;
   readonly redis: Redis;
   readonly redisUrl?: string | undefined;
+  /** TLS for a `rediss://` redisUrl. */
+  readonly redisTls?: RespTlsOptions | undefined;
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly batchMaxEvents: number;
@@ -114,6 +117,7 @@ export function createProfileSink(options: ProfileSinkOptions): Sink {
     name: profile.name,
     redis: options.redis,
     ...(options.redisUrl !== undefined ? { url: options.redisUrl, explicitIds: true } : {}),
+    ...(options.redisTls !== undefined ? { tls: options.redisTls } : {}),
     settings: {
       type: 'redis_streams',
       stream: profile.stream,

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,6 +24,12 @@ export interface PrivateRedisOptions {
   dir?: string;
   /** How long to wait for the server to answer PING. */
   startTimeoutMs?: number;
+  /**
+   * TLS only: `--port 0 --tls-port P` with these PEM files (the readiness PING goes over TLS, trusting
+   * `caFile`). `authClients` (default false) requires a client certificate signed by `caFile`: the
+   * readiness probe then presents `clientCertFile`/`clientKeyFile`.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; authClients?: boolean; clientCertFile?: string; clientKeyFile?: string };
 }
 
 /** True when `redis-server` is on PATH. */
@@ -46,9 +53,9 @@ export function findFreePort(): Promise<number> {
 }
 
 /** Sends a raw RESP PING and resolves true on +PONG (no client library needed). */
-export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+export function pingRedis(host: string, port: number, timeoutMs = 500, tls?: { ca: Buffer; cert?: Buffer; key?: Buffer }): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host, port });
+    const socket = tls === undefined ? connect({ host, port }) : tlsConnect({ host, port, ...tls });
     let answer = '';
     const done = (ok: boolean): void => {
       socket.destroy();
@@ -56,7 +63,7 @@ export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<
     };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on(tls === undefined ? 'connect' : 'secureConnect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       answer += chunk.toString('latin1');
       if (answer.includes('\r\n')) done(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH'));
@@ -69,8 +76,18 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const port = options.port && options.port > 0 ? options.port : await findFreePort();
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'fortistream-redis-'));
+  const tls = options.tls;
   const args = [
-    '--port', String(port),
+    ...(tls === undefined
+      ? ['--port', String(port)]
+      : [
+          '--port', '0',
+          '--tls-port', String(port),
+          '--tls-cert-file', tls.certFile,
+          '--tls-key-file', tls.keyFile,
+          '--tls-ca-cert-file', tls.caFile,
+          '--tls-auth-clients', tls.authClients === true ? 'yes' : 'no',
+        ]),
     '--bind', '127.0.0.1',
     '--save', '',
     '--appendonly', 'no',
@@ -87,6 +104,18 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
+  if (tls?.authClients === true && (tls.clientCertFile === undefined || tls.clientKeyFile === undefined)) {
+    throw new Error('startPrivateRedis: tls.authClients needs tls.clientCertFile and tls.clientKeyFile for the readiness probe');
+  }
+  const probeTls =
+    tls === undefined
+      ? undefined
+      : {
+          ca: readFileSync(tls.caFile),
+          ...(tls.clientCertFile !== undefined && tls.clientKeyFile !== undefined
+            ? { cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) }
+            : {}),
+        };
   const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
   for (;;) {
     if (child.exitCode !== null) {
@@ -94,7 +123,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     }
     const failed = await Promise.race([spawnError, new Promise<null>((r) => setTimeout(() => r(null), 0))]);
     if (failed) throw new Error(`cannot start redis-server: ${failed.message}`);
-    if (await pingRedis('127.0.0.1', port, 300)) break;
+    if (await pingRedis('127.0.0.1', port, 300, probeTls)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`redis-server on port ${port} did not answer PING within the start timeout`);
@@ -104,7 +133,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
 
   const pid = child.pid ?? -1;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'redis' : 'rediss'}://127.0.0.1:${port}`,
     port,
     pid,
     dir,

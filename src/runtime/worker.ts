@@ -9,6 +9,7 @@ import { compileRules } from '../state/rules.js';
 import { createStateStage, type StateStage } from '../state/stage.js';
 import type { Sink, Source, SourceContext } from './contracts.js';
 import { EventPipeline } from './pipeline.js';
+import type { RedisTls } from './redis.js';
 import { compileProfiles, createProfileSink, keyringOrigin, type KeyringHandle } from './profiles.js';
 
 export interface WorkerOptions {
@@ -17,6 +18,8 @@ export interface WorkerOptions {
   readonly redis: Redis;
   /** The same server's URL: the stream sinks open their own raw connection for pipelined XADD. */
   readonly redisUrl?: string;
+  /** TLS for a `rediss://` redisUrl (`loadRedisTls`): the sinks' own connections use it too. */
+  readonly redisTls?: RedisTls | undefined;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   /** Open keyrings by origin (`openKeyrings`), for the ml/agent profiles; the worker closes them on stop. */
@@ -53,6 +56,7 @@ export function createWorker(options: WorkerOptions): Worker {
       name,
       redis,
       ...(options.redisUrl !== undefined ? { url: options.redisUrl } : {}),
+      ...(options.redisTls !== undefined ? { tls: options.redisTls } : {}),
       settings: {
         ...settings,
         stream: prefix + settings.stream,
@@ -76,6 +80,7 @@ export function createWorker(options: WorkerOptions): Worker {
       keyring: profile.keyring === undefined ? undefined : keyrings.get(keyringOrigin(profile.keyring)),
       redis,
       redisUrl: options.redisUrl,
+      redisTls: options.redisTls,
       metrics,
       logger: logger.child({ component: profile.name }),
       batchMaxEvents: pipeline.pipeline.batch_max_events,

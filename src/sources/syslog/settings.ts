@@ -61,7 +61,7 @@ const tlsSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('PEM file with the private key of the server certificate. Required when mode is tls.'),
+      .describe('PEM file with the private key of the server certificate. Required when mode is tls. Refused when world-readable (chmod 600).'),
     ca_file: z
       .string()
       .min(1)

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Source, SourceContext } from '../../runtime/contracts.js';
+import { readSecretFile } from '../../security/file-permissions.js';
 import { createAllowMatcher, formatPeer } from './allow-from.js';
 import { StreamFramer, type FramingOptions } from './framing.js';
 import { RefusalWarnings } from './refusals.js';
@@ -29,12 +30,19 @@ async function readPem(path: string, what: string, source: string): Promise<Buff
   }
 }
 
+/** The private key: refused when others can read it (never its content in the message). */
+async function readPrivateKey(path: string, source: string): Promise<Buffer> {
+  const result = await readSecretFile(path);
+  if (!result.ok) throw new Error(`source ${source}: tls.key_file "${path}" ${result.problem.replace('<file>', path)}`);
+  return result.data;
+}
+
 async function tlsOptions(name: string, settings: SyslogSourceSettings): Promise<TlsOptions> {
   const tls = settings.tls;
   if (!tls?.cert_file || !tls.key_file) throw new Error(`source ${name}: mode tls needs tls.cert_file and tls.key_file`);
   const options: TlsOptions = {
     cert: await readPem(tls.cert_file, 'cert_file', name),
-    key: await readPem(tls.key_file, 'key_file', name),
+    key: await readPrivateKey(tls.key_file, name),
     minVersion: tls.min_version,
     requestCert: tls.verify_client,
     rejectUnauthorized: tls.verify_client,

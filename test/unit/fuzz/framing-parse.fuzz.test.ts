@@ -12,7 +12,7 @@ import {
 
 /*
  * Seeded fuzzing of framing + parsing (issue 6, item 7). Deterministic: every random choice comes from
- * one PRNG seeded by FUZZ_SEED (or a fresh seed, printed), each batch from `seed + batch index`, so a
+ * one PRNG seeded by FUZZ_SEED (a fixed seed by default; FUZZ_SEED=random for a fresh one, printed), each batch from `seed + batch index`, so a
  * failure message names the seed and batch to replay with `FUZZ_SEED=<seed> npx vitest run <this file>`.
  */
 
@@ -59,7 +59,13 @@ class Rng {
 }
 
 const envSeed = process.env.FUZZ_SEED;
-const SEED = envSeed !== undefined && envSeed !== '' ? Number.parseInt(envSeed, 10) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+// A fixed seed by default, so CI is repeatable; FUZZ_SEED=random explores a fresh one (printed).
+const SEED =
+  envSeed === 'random'
+    ? (Date.now() ^ (process.pid << 16)) >>> 0
+    : envSeed !== undefined && envSeed !== ''
+      ? Number.parseInt(envSeed, 10) >>> 0
+      : 437891495;
 console.log(`framing-parse fuzz: seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
 
 // ---------------------------------------------------------------------------------------------------
@@ -209,6 +215,9 @@ function manyPairs(pairs: number): Buffer {
 
 const TEN_THOUSAND_PAIRS = manyPairs(10_000);
 
+/** Longest fuzzed frame body: far above every max_frame_bytes tried, far below a 10-digit length. */
+const MAX_FUZZ_FRAME_BYTES = 1 << 20;
+
 /** One fuzzed frame body (may contain LF, NUL, invalid UTF-8, …). */
 function generateFrame(rng: Rng, max: number): Buffer {
   const r = rng.int(1000);
@@ -220,7 +229,12 @@ function generateFrame(rng: Rng, max: number): Buffer {
   if (r < 187) return TEN_THOUSAND_PAIRS;
   let line = rng.pick(SEEDS);
   const mutations = 1 + rng.int(rng.chance(0.1) ? 12 : 4);
-  for (let i = 0; i < mutations; i++) line = mutateOnce(rng, line);
+  for (let i = 0; i < mutations; i++) {
+    line = mutateOnce(rng, line);
+    // Splices and duplications compound: keep frames at realistic sizes (a 10-digit length is a bad
+    // prefix by design, so a frame of 1e9 bytes or more could never be "honest").
+    if (line.length > MAX_FUZZ_FRAME_BYTES) line = line.subarray(0, MAX_FUZZ_FRAME_BYTES);
+  }
   return line;
 }
 
