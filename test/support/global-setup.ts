@@ -1,3 +1,5 @@
+import { chmodSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from '../../src/runtime/redis-server.js';
 
@@ -17,6 +19,11 @@ let stopRedis: (() => Promise<void>) | undefined;
  * instance on 6379 unless REDIS_URL names it explicitly.
  */
 export async function setup(project: TestProject): Promise<void> {
+  // Git does not keep file modes beyond the exec bit: a fresh clone has the test-only TLS keys at 644,
+  // which fortistream rightly refuses for private keys. Give them the mode a real deployment would.
+  const tlsFixtures = join(process.cwd(), 'test', 'fixtures', 'tls');
+  for (const file of readdirSync(tlsFixtures)) if (file.endsWith('.key')) chmodSync(join(tlsFixtures, file), 0o600);
+
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv) {
     project.provide('redisUrl', fromEnv);
