@@ -4,25 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendStream } from '../../src/demo/send.js';
 import { DEFAULT_COUNTERS_YAML, DEFAULT_SESSIONS_YAML } from '../../src/state/rules-defaults.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { authLines, waitFor } from '../support/fortigate-lines.js';
 import { CLI, startWorkerProcess, writePipeline, type WorkerProcess } from '../support/worker-process.js';
 
-/** A FortiGate line stamped `atMs` (date/time in UTC plus a nanosecond eventtime). */
-function line(atMs: number, body: string): Buffer {
-  const iso = new Date(atMs).toISOString();
-  const head = `<190>date=${iso.slice(0, 10)} time=${iso.slice(11, 19)} devname="fw-e2e" devid="FGT60FE2E0000001" eventtime=${BigInt(atMs) * 1_000_000n} tz="+0000"`;
-  return Buffer.from(`${head} ${body}`);
-}
-
-const tunnelUp = (t: number): Buffer =>
-  line(t, 'logid="0101039947" type="event" subtype="vpn" level="information" vd="root" action="tunnel-up" tunneltype="ssl-tunnel" tunnelid=77 remip=203.0.113.70 tunnelip=10.212.134.200 user="dave" group="SSL_VPN" msg="SSL tunnel established"');
-const traffic = (t: number): Buffer =>
-  line(t, 'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.212.134.200 srcport=50000 dstip=198.51.100.9 dstport=443 proto=6 action="close" policyid=7 user="dave" group="SSL_VPN" sentbyte=1200 rcvdbyte=5000');
-const tunnelDown = (t: number): Buffer =>
-  line(t, 'logid="0101039948" type="event" subtype="vpn" level="information" vd="root" action="tunnel-down" tunneltype="ssl-tunnel" tunnelid=77 remip=203.0.113.70 tunnelip=10.212.134.200 user="dave" group="SSL_VPN" duration=60 msg="SSL tunnel shutdown"');
-const firewallAuth = (t: number): Buffer =>
-  line(t, 'logid="0102043008" type="event" subtype="user" level="notice" vd="root" srcip=10.9.9.9 dstip=10.0.0.1 policyid=2 user="erin" group="Staff" authproto="HTTPS(10.9.9.9)" action="authentication" status="success" msg="User erin succeeded in authentication"');
-const failedLogin = (t: number): Buffer =>
-  line(t, 'logid="0102043009" type="event" subtype="user" level="notice" vd="root" srcip=198.51.100.66 dstip=10.0.0.1 policyid=2 user="mallory" group="N/A" authproto="HTTPS(198.51.100.66)" action="authentication" status="failure" msg="User mallory failed in authentication"');
+const { tunnelUp, traffic, tunnelDown, firewallAuth, failedLogin } = authLines();
 
 interface SessionJson {
   user: string;
@@ -45,16 +30,6 @@ describe('worker process: sessions and counters from FortiGate auth logs', () =>
     });
     expect(run.status, run.stderr).toBe(0);
     return JSON.parse(run.stdout) as SessionJson[];
-  };
-
-  const waitFor = async <T>(read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    let value = await read();
-    while (!ok(value) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      value = await read();
-    }
-    return value;
   };
 
   beforeAll(async () => {

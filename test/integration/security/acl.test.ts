@@ -7,34 +7,13 @@ import { sendStream } from '../../../src/demo/send.js';
 import { startPrivateRedis, type PrivateRedis } from '../../../src/runtime/redis-server.js';
 import { deriveAclRules, luaCommands, type AclRules } from '../../../src/security/acl.js';
 import { DEFAULT_COUNTERS_YAML, DEFAULT_SESSIONS_YAML } from '../../../src/state/rules-defaults.js';
+import { authLines, waitFor } from '../../support/fortigate-lines.js';
 import { CLI, startWorkerProcess, writePipeline, type WorkerProcess } from '../../support/worker-process.js';
 
-/** A FortiGate line stamped `atMs` (date/time in UTC plus a nanosecond eventtime). */
-function line(atMs: number, body: string): Buffer {
-  const iso = new Date(atMs).toISOString();
-  const head = `<190>date=${iso.slice(0, 10)} time=${iso.slice(11, 19)} devname="fw-acl" devid="FGT60FACL0000001" eventtime=${BigInt(atMs) * 1_000_000n} tz="+0000"`;
-  return Buffer.from(`${head} ${body}`);
-}
-
-const tunnelUp = (t: number): Buffer =>
-  line(t, 'logid="0101039947" type="event" subtype="vpn" level="information" vd="root" action="tunnel-up" tunneltype="ssl-tunnel" tunnelid=77 remip=203.0.113.70 tunnelip=10.212.134.200 user="dave" group="SSL_VPN" msg="SSL tunnel established"');
-const traffic = (t: number): Buffer =>
-  line(t, 'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.212.134.200 srcport=50000 dstip=198.51.100.9 dstport=443 proto=6 action="close" policyid=7 user="dave" group="SSL_VPN" sentbyte=1200 rcvdbyte=5000');
-const failedLogin = (t: number): Buffer =>
-  line(t, 'logid="0102043009" type="event" subtype="user" level="notice" vd="root" srcip=198.51.100.66 dstip=10.0.0.1 policyid=2 user="mallory" group="N/A" authproto="HTTPS(198.51.100.66)" action="authentication" status="failure" msg="User mallory failed in authentication"');
+const { tunnelUp, traffic, failedLogin } = authLines({ name: 'fw-acl', serial: 'FGT60FACL0000001' });
 
 const PREFIX = 'fortistream:';
 const EVENTS = `${PREFIX}events:soc`;
-
-async function waitFor<T>(read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = await read();
-  }
-  return value;
-}
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {
