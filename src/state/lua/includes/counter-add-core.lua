@@ -5,6 +5,17 @@ local function int(value)
   return string.format('%.0f', value)
 end
 
+-- The i-th update (0-based): bucket_start_ms, increment, first_ms, last_ms; nil when one is not a number.
+local function readUpdate(args, i)
+  local base = 7 + 4 * i
+  local bucket = tonumber(args[base])
+  local increment = tonumber(args[base + 1])
+  local firstMs = tonumber(args[base + 2])
+  local lastMs = tonumber(args[base + 3])
+  if not bucket or not increment or not firstMs or not lastMs then return nil end
+  return bucket, increment, firstMs, lastMs
+end
+
 local function counterAdd(bucketsKey, alertKey, args)
   local nowMs = tonumber(args[1])
   local windowMs = tonumber(args[2])
@@ -31,12 +42,8 @@ local function counterAdd(bucketsKey, alertKey, args)
     local result = { 0, 0, 0, 0, 0, 0, 0 }
     local applied = false
     for i = 0, n - 1 do
-      local base = 7 + 4 * i
-      local bucket = tonumber(args[base])
-      local increment = tonumber(args[base + 1])
-      local firstMs = tonumber(args[base + 2])
-      local lastMs = tonumber(args[base + 3])
-      if not bucket or not increment or not firstMs then return -1 end
+      local bucket, increment, firstMs, lastMs = readUpdate(args, i)
+      if not bucket then return -1 end
       if bucket <= keepAfter then
         result[#result + 1] = bucket
       else
@@ -90,12 +97,8 @@ local function counterAdd(bucketsKey, alertKey, args)
   local ref = nil
   local writes = {}
   for i = 0, n - 1 do
-    local base = 7 + 4 * i
-    local bucket = tonumber(args[base])
-    local increment = tonumber(args[base + 1])
-    local firstMs = tonumber(args[base + 2])
-    local lastMs = tonumber(args[base + 3])
-    if not bucket or not increment or not firstMs then return -1 end
+    local bucket, increment, firstMs, lastMs = readUpdate(args, i)
+    if not bucket then return -1 end
     if bucket <= keepAfter then
       result[#result + 1] = bucket
     else
