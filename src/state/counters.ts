@@ -26,6 +26,8 @@ export interface CounterUpdate {
   readonly timeMs: number;
   /** Integer; default 1 (bytes for a bytes counter). */
   readonly increment?: number;
+  /** The device that logged the event (observer serial, else name); set only for counters with an action. */
+  readonly device?: string;
 }
 
 export interface CounterAlert {

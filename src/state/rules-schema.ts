@@ -169,6 +169,34 @@ export const sessionsSettingsSchema = z
   })
   .describe('Identity sessions kept in Redis: timeouts and the rules that open, refresh and close them.');
 
+/** Names of devices (`devices:`) and webhooks (`actions.webhooks`); checked against those sections. */
+const actionTargetName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _ (start with a letter)');
+
+const listName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, _ and - (start with a letter)');
+
+export const counterActionSchema = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('ban-ip'),
+      seconds: z
+        .int()
+        .min(0)
+        .max(365 * 24 * 3600)
+        .describe('Ban duration on the FortiGate (user/banned/add_users expiry); 0 = until cleared.'),
+      device: actionTargetName
+        .optional()
+        .describe('Device (from `devices:`) to ban on. Unset: every configured device that logged the counted events.'),
+      list: listName
+        .default('blocked')
+        .describe('Address list the banned address also joins (for feeds), for the same duration.'),
+    }),
+    z.strictObject({
+      type: z.literal('webhook'),
+      webhook: actionTargetName.describe('Webhook name from `actions.webhooks`: the alert is POSTed there as JSON.'),
+    }),
+  ])
+  .describe('What happens when the threshold is crossed, besides the alert: a ban-ip job (the key must be one address field) or a webhook job.');
+
 export const counterSettingsSchema = z
   .strictObject({
     name: z
@@ -183,6 +211,7 @@ export const counterSettingsSchema = z
     window_seconds: z.int().min(1).max(7 * 24 * 3600).describe('Length of the sliding window.'),
     bucket_seconds: z.int().min(1).describe('Resolution of the window; must divide window_seconds.'),
     threshold: z.int().min(1).optional().describe('Alert when the window sum reaches this (at most one alert per key per window).'),
+    action: counterActionSchema.optional(),
     lateness_seconds: z
       .int()
       .min(0)
@@ -192,6 +221,12 @@ export const counterSettingsSchema = z
   .superRefine((counter, ctx) => {
     if (counter.bucket_seconds >= 1 && counter.window_seconds % counter.bucket_seconds !== 0) {
       ctx.addIssue({ code: 'custom', path: ['bucket_seconds'], message: `bucket_seconds (${counter.bucket_seconds}) must divide window_seconds (${counter.window_seconds})` });
+    }
+    if (counter.action !== undefined && counter.threshold === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['action'], message: 'an action runs when the threshold is crossed: set threshold' });
+    }
+    if (counter.action?.type === 'ban-ip' && counter.key.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['key'], message: 'ban-ip bans the counter key: key must be one address field (e.g. [source.ip])' });
     }
   })
   .describe('A sliding-window counter over matching events.');
@@ -213,4 +248,5 @@ export type TimeoutSettings = z.infer<typeof timeoutSchema>;
 export type SessionRuleSettings = z.infer<typeof sessionRuleSchema>;
 export type SessionsSettings = z.infer<typeof sessionsSettingsSchema>;
 export type CounterSettings = z.infer<typeof counterSettingsSchema>;
+export type CounterActionSettings = z.infer<typeof counterActionSchema>;
 export type CountersSettings = z.infer<typeof countersSettingsSchema>;

@@ -2,6 +2,7 @@ import type { NormalizedEvent } from '../parse/event.js';
 import type { CounterSpec, CounterUpdate } from './counters.js';
 import {
   NO_EXPIRY_SECONDS,
+  type CounterActionSettings,
   type CountersSettings,
   type FieldCondition,
   type SessionRuleSettings,
@@ -54,6 +55,8 @@ export interface CompiledRules {
   evaluateBatch(events: readonly NormalizedEvent[]): RuleBatchResult;
   /** Evaluates one event and appends what it yields to `result` (events arrive one at a time). */
   evaluateInto(event: NormalizedEvent, result: RuleBatchResult): void;
+  /** Counter name → the action its threshold triggers (only counters that declare one). */
+  readonly counterActions: ReadonlyMap<string, CounterActionSettings>;
   /** The timeout a session of this method and these groups gets (per-group, then per-method, then global). */
   resolveTimeout(method: SessionMethod, groups: readonly string[]): { readonly type: TimeoutType; readonly seconds: number };
 }
@@ -63,6 +66,18 @@ const SERIAL = 'observer.serial_number';
 const OBSERVER_NAME = 'observer.name';
 const VDOM = 'fortinet.firewall.vd';
 const ACTION = 'event.action';
+const USER = 'user.name';
+/** event/rest-api "REST API request success/failure": what the FortiGate logs for every REST call. */
+export const REST_API_LOG_ID = '0116047301';
+
+export interface CompileRulesOptions {
+  /**
+   * The REST API users fortistream calls the FortiGates as (`devices.*.api_user`). Their rest-api
+   * logs (0116047301) are the echo of our own calls: they never feed a counter that has an action,
+   * or a ban could trigger calls whose logs trigger more calls.
+   */
+  readonly feedbackUsers?: readonly string[];
+}
 
 function isAbsent(value: string | undefined): value is undefined {
   return value === undefined || value === '' || value === 'N/A' || value === '(null)';
@@ -96,6 +111,8 @@ interface CompiledCounter {
   readonly conditions: readonly Condition[];
   readonly keySlots: readonly number[];
   readonly valueSlot: number;
+  /** The counter has an action: its updates carry the device, and our own REST calls' logs are skipped. */
+  readonly hasAction: boolean;
 }
 
 type CompiledItem = CompiledSessionRule | CompiledCounter;
@@ -186,13 +203,20 @@ function firstPresent(slots: readonly number[], values: readonly (string | undef
  * Compiles the `sessions` and `counters` sections (already validated by their schemas; either may be
  * undefined: no sessions / no counters).
  */
-export function compileRules(sessions: SessionsSettings | undefined, counters: CountersSettings | undefined): CompiledRules {
+export function compileRules(
+  sessions: SessionsSettings | undefined,
+  counters: CountersSettings | undefined,
+  options: CompileRulesOptions = {},
+): CompiledRules {
   const table = new SlotTable();
+  const feedbackUsers = new Set(options.feedbackUsers ?? []);
   const codeSlot = table.slot(EVENT_CODE);
   const serialSlot = table.slot(SERIAL);
   const observerNameSlot = table.slot(OBSERVER_NAME);
   const vdomSlot = table.slot(VDOM);
   const actionSlot = table.slot(ACTION);
+  const userSlot = table.slot(USER);
+  const counterActions = new Map<string, CounterActionSettings>();
 
   const byCode = new Map<string, CompiledItem[]>();
   const generic: CompiledItem[] = [];
@@ -243,6 +267,7 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
       ...(counter.threshold !== undefined ? { threshold: counter.threshold } : {}),
     });
     specs.push(spec);
+    if (counter.action !== undefined) counterActions.set(counter.name, counter.action);
     place(
       {
         kind: 'counter',
@@ -251,6 +276,7 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
         conditions,
         keySlots: counter.key.map((f) => table.slot(f)),
         valueSlot: counter.value === undefined ? -1 : table.slot(counter.value),
+        hasAction: counter.action !== undefined,
       },
       codes,
     );
@@ -317,7 +343,8 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
         const item = items[r] as CompiledItem;
         if (!matches(item.conditions, values)) continue;
         if (item.kind === 'counter') {
-          const update = counterUpdate(item, values, event.timeMs);
+          if (item.hasAction && isOwnRestCall()) continue;
+          const update = counterUpdate(item, values, event.timeMs, item.hasAction ? deviceValue() : undefined);
           if (update !== undefined) counterUpdates.push(update);
           continue;
         }
@@ -355,6 +382,12 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
         }
       }
     }
+  }
+
+  function isOwnRestCall(): boolean {
+    if (values[codeSlot] !== REST_API_LOG_ID) return false;
+    const user = values[userSlot];
+    return user !== undefined && feedbackUsers.has(user);
   }
 
   // Device: observer.serial_number, else observer.name.
@@ -416,6 +449,7 @@ export function compileRules(sessions: SessionsSettings | undefined, counters: C
 
   return {
     counters: specs,
+    counterActions,
     sessionRuleCount: sessionRules.length,
     evaluateBatch,
     evaluateInto,
@@ -434,7 +468,12 @@ function positiveInteger(value: string | undefined): number | undefined {
   return n >= 1 ? n : undefined;
 }
 
-function counterUpdate(counter: CompiledCounter, values: readonly (string | undefined)[], timeMs: number): CounterUpdate | undefined {
+function counterUpdate(
+  counter: CompiledCounter,
+  values: readonly (string | undefined)[],
+  timeMs: number,
+  device: string | undefined,
+): CounterUpdate | undefined {
   let key: string | undefined;
   const keySlots = counter.keySlots;
   for (let i = 0; i < keySlots.length; i++) {
@@ -443,8 +482,9 @@ function counterUpdate(counter: CompiledCounter, values: readonly (string | unde
     key = key === undefined ? part : `${key}|${part}`;
   }
   if (key === undefined) return undefined;
-  if (counter.valueSlot < 0) return { counter: counter.spec, key, timeMs };
+  if (counter.valueSlot < 0) return device === undefined ? { counter: counter.spec, key, timeMs } : { counter: counter.spec, key, timeMs, device };
   // A sum of a field: no value, a non-integer or 0 adds nothing, so no update (no Redis call).
   const increment = positiveInteger(values[counter.valueSlot]);
-  return increment === undefined ? undefined : { counter: counter.spec, key, timeMs, increment };
+  if (increment === undefined) return undefined;
+  return device === undefined ? { counter: counter.spec, key, timeMs, increment } : { counter: counter.spec, key, timeMs, increment, device };
 }

@@ -7,6 +7,14 @@ import { createCounterStore, type CounterAlert } from './counters.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
 import { createSessionStore, type SessionStore } from './sessions.js';
+import type { CounterActionSettings } from './rules-schema.js';
+
+/** An alert whose counter declares an action, with the devices (observer serial/name) that logged its events. */
+export interface ActionableAlert {
+  readonly alert: CounterAlert;
+  readonly action: CounterActionSettings;
+  readonly observers: readonly string[];
+}
 
 export interface StateStageOptions {
   readonly redis: Redis;
@@ -22,6 +30,11 @@ export interface StateStageOptions {
   readonly metrics: ComponentMetrics;
   readonly counters: Pick<Metrics, 'alertsRaised' | 'stateChanges'>;
   readonly logger: Logger;
+  /**
+   * Alerts of counters that declare an action, with the devices that logged the counted events.
+   * Called after the alerts are written; must not throw (it owns retries: see alert-actions.ts).
+   */
+  readonly onActionAlerts?: (alerts: readonly ActionableAlert[]) => void;
 }
 
 /**
@@ -137,6 +150,25 @@ export function createStateStage(options: StateStageOptions): StateStage {
       options.counters.stateChanges.inc({ change: 'counter_late' }, result.late);
     }
     await writeAlerts(result.alerts);
+    if (options.onActionAlerts !== undefined && rules.counterActions.size > 0 && result.alerts.length > 0) {
+      const actionable = actionableAlerts(result.alerts, updates);
+      if (actionable.length > 0) options.onActionAlerts(actionable);
+    }
+  };
+
+  /** The alerts whose counter has an action, each with the devices that logged its key's events in this batch. */
+  const actionableAlerts = (alerts: readonly CounterAlert[], updates: RuleBatchResult['counterUpdates']): ActionableAlert[] => {
+    const out: ActionableAlert[] = [];
+    for (const alert of alerts) {
+      const action = rules.counterActions.get(alert.counter);
+      if (action === undefined) continue;
+      const observers = new Set<string>();
+      for (const update of updates) {
+        if (update.device !== undefined && update.counter.name === alert.counter && update.key === alert.key) observers.add(update.device);
+      }
+      out.push({ alert, action, observers: [...observers] });
+    }
+    return out;
   };
 
   const applySessions = async (plan: RuleBatchResult, nowMs: number): Promise<void> => {
