@@ -18,6 +18,11 @@ import type { Session, SessionMethod, TimeoutType } from '../state/session-model
 import type { SessionChange, SessionStore } from '../state/sessions.js';
 import { authorize, BodyError, methodNotAllowed, problem, readBody, sendJson } from './http.js';
 import type { TokenStore } from './tokens.js';
+import type { RevokeDependencies } from '../actions/revoke.js';
+import { revokeSessions } from '../actions/revoke.js';
+import { createDeviceDirectory } from '../actions/device-directory.js';
+
+const NO_DEVICES = createDeviceDirectory({});
 
 /** What the API reads from the running worker (a `Worker` fits). */
 export interface ApiWorkerView {
@@ -59,6 +64,8 @@ export interface OpsOptions {
   readonly maxIdentityEvents?: number;
   /** Request body limit of POST routes; default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** What a revocation enqueues (deauth, ban) and where revoked addresses are listed; none: sessions only. */
+  readonly enforcement?: Omit<RevokeDependencies, 'sessions'>;
 }
 
 interface OpsDeps {
@@ -300,10 +307,25 @@ export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
       return;
     }
     const reason = (url.searchParams.get('reason') ?? 'revoked over the API').slice(0, 200);
+    const banText = url.searchParams.get('ban');
+    const banSeconds = banText === null ? undefined : /^\d{1,9}$/.test(banText) ? Number(banText) : Number.NaN;
+    if (banSeconds !== undefined && Number.isNaN(banSeconds)) return problem(response, 400, 'bad_request', 'ban: seconds as an integer ≥ 0 (0 = until cleared)');
+    const deauthText = url.searchParams.get('deauth');
+    if (deauthText !== null && deauthText !== 'true' && deauthText !== 'false') return problem(response, 400, 'bad_request', 'deauth: true or false');
     const actor = `api:${principal.name}`;
-    const revoked = await state.sessions.revoke(by, nowMs, reason, actor);
-    logger.info({ token: principal.name, selector: by, revoked: revoked.length, reason }, 'sessions revoked');
-    sendJson(response, 200, { revoked: revoked.length, sessions: revoked.map(sessionJson), reason, actor, deauth: 'not available yet' });
+    const outcome = await revokeSessions(
+      { sessions: state.sessions, devices: options.enforcement?.devices ?? NO_DEVICES, ...options.enforcement },
+      { selector: by, reason, actor, banSeconds, deauth: deauthText !== 'false', nowMs },
+    );
+    logger.info({ token: principal.name, selector: by, revoked: outcome.revoked.length, jobs: outcome.jobs.length, reason }, 'sessions revoked');
+    sendJson(response, 200, {
+      revoked: outcome.revoked.length,
+      sessions: outcome.revoked.map(sessionJson),
+      reason,
+      actor,
+      jobs: outcome.jobs.map((job) => ({ id: job.jobId, type: job.type, device: job.device, ip: job.ip, duplicate: job.duplicate })),
+      skipped: outcome.skipped,
+    });
   };
 
   const counter: RouteHandler = async (request, response, url, params) => {

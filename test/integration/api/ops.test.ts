@@ -218,7 +218,7 @@ describe('operations API', () => {
     expect(text.status).toBe(415);
   });
 
-  it('revokes sessions by user with DELETE /v1/sessions (write) and says deauth is not available yet', async () => {
+  it('revokes sessions by user with DELETE /v1/sessions (write); without devices it says why nothing was enqueued', async () => {
     const now = Date.now();
     for (const ip of ['10.7.0.1', '10.7.0.2']) {
       await sessions.open({ user: 'Carol', ip, device: 'FGT1', method: 'sslvpn', eventTimeMs: now, timeoutType: 'idle', timeoutSeconds: 600, openedBy: '0101039947' }, now);
@@ -227,7 +227,13 @@ describe('operations API', () => {
     expect((await call('DELETE', '/v1/sessions?ip=x', WRITER)).status).toBe(400);
     const res = await call('DELETE', '/v1/sessions?user=carol&reason=incident-42', WRITER);
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ revoked: 2, reason: 'incident-42', actor: 'api:writer', deauth: 'not available yet' });
+    expect(res.json).toMatchObject({ revoked: 2, reason: 'incident-42', actor: 'api:writer', jobs: [] });
+    expect(res.json.skipped).toEqual([
+      { session: expect.any(String), action: 'deauth-user', reason: 'no configured device for "FGT1"' },
+      { session: expect.any(String), action: 'deauth-user', reason: 'no configured device for "FGT1"' },
+    ]);
+    expect((await call('DELETE', '/v1/sessions?user=carol&ban=soon', WRITER)).status).toBe(400);
+    expect((await call('DELETE', '/v1/sessions?user=carol&deauth=maybe', WRITER)).status).toBe(400);
     expect((res.json.sessions as { ip: string }[]).map((s) => s.ip).sort()).toEqual(['10.7.0.1', '10.7.0.2']);
     expect((await call('GET', '/v1/sessions?user=carol', READER)).json).toMatchObject({ count: 0 });
     const audit = await redis.xrevrange(`${prefix}audit`, '+', '-', 'COUNT', 1);
