@@ -110,8 +110,13 @@ export function createPipelineReloader(options: PipelineReloaderOptions): Pipeli
     } catch (error) {
       return reject(trigger, error);
     }
-    settledDigest = textDigest;
     const changes = summarizeDiff(applied.diff);
+    if (!applied.applied && applied.problems.length > 0) {
+      // Every change was refused (e.g. no new listener could bind): the running pipeline stays.
+      logger.warn({ trigger, file, result: 'rejected', changes, problems: applied.problems }, 'pipeline reload rejected; the running pipeline stays in force');
+      return finish({ trigger, result: 'rejected', changes, problems: applied.problems });
+    }
+    settledDigest = textDigest;
     const result: ReloadResult = applied.applied ? 'applied' : 'unchanged';
     logger.info({ trigger, file, result, changes }, result === 'applied' ? 'pipeline reloaded' : 'pipeline reload: nothing to change');
     if (applied.problems.length > 0) {

@@ -120,6 +120,7 @@ export function createWorker(options: WorkerOptions): Worker {
     const kept: Partial<Record<string, unknown>> = {};
     for (const section of RESTART_SECTIONS) kept[section] = (config as Record<string, unknown>)[section];
     const next = { ...file, ...kept } as Readonly<PipelineFile>;
+    const previous = config;
     const previousSources = config.sources;
     const prepared = await sinkSet.prepare(next, diff);
     // From here to eventPipeline.reconfigure nothing awaits: no event sees a half-switched worker.
@@ -130,7 +131,9 @@ export function createWorker(options: WorkerOptions): Worker {
     const sources = await sourceSet.reconcile(previousSources, next.sources, diff.parts.sources);
     config = Object.freeze({ ...next, sources: Object.freeze(sources.running) });
     syncSweeping();
-    return { diff, applied: true, problems: sources.problems };
+    // Every change refused (a source that cannot bind): the worker runs as before.
+    const applied = sources.problems.length === 0 || !isUnchanged(diffPipelines(previous, config));
+    return { diff, applied, problems: sources.problems };
   };
 
   return {
