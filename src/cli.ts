@@ -86,8 +86,9 @@ function buildProgram(): Command {
     .option('--tcp <host:port>', 'address of the TCP syslog listener (replaces the pipeline\'s, or adds one)', hostPort)
     .option('--tls <host:port>', 'address of the TLS syslog listener (needs tls.cert_file/key_file in the pipeline)', hostPort)
     .option('--api <host:port>', 'serve the HTTP API (SSE event streams, /healthz) here; needs api.tokens_file in the pipeline', hostPort)
+    .option('--no-watch', 'do not reload the pipeline when its file changes (SIGHUP still reloads it)')
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'info'))
-    .action(async (opts: { pipeline: string; redis?: string; udp?: string; tcp?: string; tls?: string; api?: string; logLevel: string } & RedisTlsFlags) => {
+    .action(async (opts: { pipeline: string; redis?: string; udp?: string; tcp?: string; tls?: string; api?: string; watch: boolean; logLevel: string } & RedisTlsFlags) => {
       const logger = createLogger({ level: opts.logLevel });
       process.exitCode = await runUntilSignal({
         pipelineFile: opts.pipeline,
@@ -97,6 +98,7 @@ function buildProgram(): Command {
         tcp: opts.tcp,
         tls: opts.tls,
         api: opts.api,
+        watch: opts.watch,
         logger,
       });
     });

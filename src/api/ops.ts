@@ -49,6 +49,7 @@ export interface ApiState {
 
 export interface OpsOptions {
   readonly worker?: ApiWorkerView;
+  /** Read on every request: a getter may hand out a new object after a pipeline reload (new counters, timeouts). */
   readonly state?: ApiState;
   /** Listeners `/readyz` expects bound; default: those `worker.addresses()` reports (at least one). */
   readonly expectedListeners?: number;
@@ -155,17 +156,38 @@ function identityBatchSchema(maxEvents: number) {
 
 export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
   const { redis, tokens, logger } = deps;
-  const { worker, state } = options;
+  const { worker } = options;
   const pingTimeoutMs = options.pingTimeoutMs ?? 250;
   const procFiles = options.procNetUdp ?? ['/proc/net/udp', '/proc/net/udp6'];
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const batchSchema = identityBatchSchema(options.maxIdentityEvents ?? 1000);
-  const layout = state?.sessions.layout;
-  const reader: SessionReader | undefined = layout ? createSessionReader(redis, { prefix: layout.prefix, auditStream: layout.auditStream }) : undefined;
-  const counterStore: CounterStore | undefined = layout ? createCounterStore(redis, { prefix: layout.prefix, auditStream: layout.auditStream }) : undefined;
-  const countersByName = new Map((state?.counters ?? []).map((counter) => [counter.spec.name, counter]));
-  // The decision route reads only counters keyed by the source address alone, with a threshold.
-  const ipCounters = (state?.counters ?? []).filter((c) => c.key.length === 1 && c.key[0] === 'source.ip' && c.spec.threshold !== undefined);
+
+  /** What the routes derive from `options.state`, rebuilt when a pipeline reload replaced it. */
+  interface StateView {
+    readonly state: ApiState | undefined;
+    readonly layout: ApiState['sessions']['layout'] | undefined;
+    readonly reader: SessionReader | undefined;
+    readonly counterStore: CounterStore | undefined;
+    readonly countersByName: ReadonlyMap<string, ApiCounter>;
+    readonly ipCounters: readonly ApiCounter[];
+  }
+  let view: StateView | undefined;
+  const stateView = (): StateView => {
+    const state = options.state;
+    if (view !== undefined && view.state === state) return view;
+    const layout = state?.sessions.layout;
+    const keyOptions = layout ? { prefix: layout.prefix, auditStream: layout.auditStream } : undefined;
+    view = {
+      state,
+      layout,
+      reader: keyOptions ? createSessionReader(redis, keyOptions) : undefined,
+      counterStore: keyOptions ? createCounterStore(redis, keyOptions) : undefined,
+      countersByName: new Map((state?.counters ?? []).map((counter) => [counter.spec.name, counter])),
+      // The decision route reads only counters keyed by the source address alone, with a threshold.
+      ipCounters: (state?.counters ?? []).filter((c) => c.key.length === 1 && c.key[0] === 'source.ip' && c.spec.threshold !== undefined),
+    };
+    return view;
+  };
 
   const noState = (response: ServerResponse): void =>
     problem(response, 404, 'not_configured', 'the pipeline declares no sessions or counters');
@@ -253,6 +275,7 @@ export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
 
   /** Gauges computed at scrape time: one pipeline of ZCARD/XLEN. */
   const scrapeGauges = async (): Promise<string> => {
+    const { layout } = stateView();
     const streams = worker ? [...new Set([...worker.streams().events, ...worker.streams().dead, ...(layout ? [layout.auditStream] : [])])] : [];
     const pipeline = redis.pipeline();
     if (layout) pipeline.zcard(layout.expiry);
@@ -297,6 +320,7 @@ export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
     if (request.method !== 'GET' && request.method !== 'DELETE') return methodNotAllowed(response, ['GET', 'DELETE']);
     const principal = authorize(tokens, request, response, request.method === 'GET' ? 'read' : 'write');
     if (!principal) return;
+    const { state, reader } = stateView();
     if (!state || !reader) return noState(response);
     const by = selector(response, url);
     if (!by) return;
@@ -332,6 +356,7 @@ export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
     if (request.method !== 'GET') return methodNotAllowed(response, ['GET']);
     if (!authorize(tokens, request, response, 'read')) return;
     const name = params[0] ?? '';
+    const { countersByName, counterStore } = stateView();
     const found = countersByName.get(name);
     if (!counterStore || !found) return problem(response, 404, 'not_found', `no counter named "${name}"`);
     const key = url.searchParams.get('key');
@@ -354,6 +379,7 @@ export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
   const decision: RouteHandler = async (request, response, url) => {
     if (request.method !== 'GET') return methodNotAllowed(response, ['GET']);
     if (!authorize(tokens, request, response, 'read')) return;
+    const { reader, counterStore, ipCounters } = stateView();
     if (!reader || !counterStore) return noState(response);
     const ip = url.searchParams.get('ip');
     if (ip === null || isIP(ip) === 0) return problem(response, 400, 'bad_request', 'ip: an IPv4 or IPv6 address');
@@ -393,6 +419,7 @@ export function createOpsRoutes(deps: OpsDeps, options: OpsOptions) {
     if (request.method !== 'POST') return methodNotAllowed(response, ['POST']);
     const principal = authorize(tokens, request, response, 'write');
     if (!principal) return;
+    const { state } = stateView();
     if (!state) return noState(response);
     const type = request.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) {

@@ -22,6 +22,8 @@ export interface Metrics {
   readonly alertsRaised: Counter<'counter'>;
   /** Session changes made by the state stage: opened, closed, expired, late counter updates … */
   readonly stateChanges: Counter<'change'>;
+  /** Pipeline reloads by result: applied, rejected (invalid or a part could not be built), unchanged. */
+  readonly reloads: Counter<'result'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -92,9 +94,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
   });
 
+  const reloads = new Counter({
+    name: 'fortistream_reloads_total',
+    help: 'Pipeline reloads (file change or SIGHUP) by result: applied, rejected, unchanged',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  // Present from the start, so a dashboard sees 0 rather than no series.
+  for (const result of ['applied', 'rejected', 'unchanged']) reloads.labels(result);
+
   return {
     registry,
     batchSize,
+    reloads,
     redisLatency,
     alertsRaised,
     stateChanges,

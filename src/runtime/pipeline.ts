@@ -50,6 +50,8 @@ const HEAP_BYTES_PER_RAW_BYTE = 3;
 const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]);
 
 interface PendingBatch extends SinkBatch {
+  /** The sink set the batch was cut for (see `reconfigure`). */
+  readonly sinks: readonly Sink[];
   readonly bytes: number;
   readonly eventCount: number;
   /** What each sink is given: the batch itself, or an `EncodedSinkBatch` for sinks that encoded. */
@@ -83,8 +85,8 @@ export interface EventPipelineOptions {
  * full are dropped and counted (`buffer_full`).
  */
 export class EventPipeline {
-  private readonly settings: RuntimeSettings;
-  private readonly sinks: readonly Sink[];
+  private settings: RuntimeSettings;
+  private sinks: readonly Sink[];
   private readonly logger: Logger;
   private readonly parseMetrics: ComponentMetrics;
   private readonly bufferMetrics: ComponentMetrics;
@@ -111,6 +113,10 @@ export class EventPipeline {
   private idleWaiters: Array<() => void> = [];
   private lastWriteErrorLogMs = 0;
   private lostOnShutdown = 0;
+  /** The sink set of the batches being written (a batch of a newer set waits until they are done). */
+  private writingSinks: readonly Sink[] | undefined;
+  /** Sink sets replaced by `reconfigure` whose batches are not all written yet. */
+  private retired: Array<{ readonly sinks: readonly Sink[]; readonly done: () => void }> = [];
 
   constructor(options: EventPipelineOptions) {
     this.settings = options.settings;
@@ -227,7 +233,7 @@ export class EventPipeline {
     const eventCount = this.eventCount;
     const encoders = this.encoders ?? [];
     const views = new Map<Sink, SinkBatch>();
-    const batch: PendingBatch = { events, dead, eventCount, bytes: this.batchBytes, views, remaining: [...this.sinks] };
+    const batch: PendingBatch = { sinks: this.sinks, events, dead, eventCount, bytes: this.batchBytes, views, remaining: [...this.sinks] };
     this.sinks.forEach((sink, i) => {
       const encoded = encoders[i];
       if (encoded === undefined) {
@@ -248,16 +254,49 @@ export class EventPipeline {
 
   private pump(): void {
     while (this.inFlight < this.settings.max_in_flight_batches && this.ready.length > 0) {
+      // After a reconfigure, the new sinks start once the old ones confirmed everything before them:
+      // the order of stream entries and of session changes (a logout after its login) holds across it.
+      if (this.inFlight > 0 && (this.ready[0] as PendingBatch).sinks !== this.writingSinks) break;
       const batch = this.ready.shift() as PendingBatch;
+      this.writingSinks = batch.sinks;
       this.inFlight += 1;
       void this.writeWithRetry(batch).finally(() => {
         this.inFlight -= 1;
         this.bufferedBytes -= batch.bytes;
         this.pump();
         this.updatePressure();
+        this.settleRetired();
         this.notifyIfIdle();
       });
     }
+  }
+
+  /**
+   * Switches to a new set of sinks (and settings) at a batch boundary: the open batch is sealed with
+   * the old sinks' encoders, later events go into batches for `sinks`, and no batch for `sinks` is
+   * written before every earlier batch was. Sinks in both sets just carry on. Resolves when every
+   * batch cut for the old set is written (or given up at shutdown): the caller may then close the
+   * sinks it no longer uses.
+   */
+  reconfigure(change: { readonly sinks: readonly Sink[]; readonly settings?: RuntimeSettings }): Promise<void> {
+    this.cut();
+    const old = this.sinks;
+    this.sinks = change.sinks;
+    if (change.settings !== undefined) this.settings = change.settings;
+    return new Promise((resolve) => {
+      this.retired.push({ sinks: old, done: resolve });
+      this.settleRetired();
+      this.updatePressure();
+    });
+  }
+
+  private settleRetired(): void {
+    if (this.retired.length === 0) return;
+    this.retired = this.retired.filter((entry) => {
+      const busy = (this.inFlight > 0 && this.writingSinks === entry.sinks) || this.ready.some((batch) => batch.sinks === entry.sinks);
+      if (!busy) entry.done();
+      return busy;
+    });
   }
 
   private async writeWithRetry(batch: PendingBatch): Promise<void> {

@@ -1,16 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { RESTART_SECTIONS, diffPipelines, isUnchanged, type PipelineDiff } from '../config/diff.js';
 import type { PipelineFile } from '../config/pipeline.js';
-import { FortistreamError, errorMessage } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { createRedisStreamsSink } from '../sinks/redis-streams.js';
-import { createSyslogSource } from '../sources/syslog/index.js';
-import { compileRules } from '../state/rules.js';
-import { createStateStage, type StateStage } from '../state/stage.js';
-import type { Sink, Source, SourceContext } from './contracts.js';
+import type { StateStage } from '../state/stage.js';
+import { buildSource, type ComponentEnv } from './components.js';
 import { EventPipeline } from './pipeline.js';
 import type { RedisTls } from './redis.js';
-import { compileProfiles, createProfileSink, keyringOrigin, type KeyringHandle } from './profiles.js';
+import type { KeyringHandle } from './profiles.js';
+import { createSinkSet } from './sink-set.js';
+import { createSourceSet } from './source-set.js';
 
 export interface WorkerOptions {
   readonly pipeline: Readonly<PipelineFile>;
@@ -43,93 +43,60 @@ export interface Worker {
   reloadKeyrings(): Promise<void>;
   /** The state stage, when the pipeline declares sessions or counters. */
   readonly state: StateStage | undefined;
+  /** The pipeline in force (after reloads; restart-only sections stay as they were at start). */
+  readonly config: Readonly<PipelineFile>;
+  /**
+   * Switches to `next` without dropping or repeating an event (see README "Hot reload"). Rejects, with
+   * nothing changed, when a part cannot be built (a keyring that cannot be opened); a source that cannot
+   * bind is refused alone and reported in `problems`.
+   */
+  reconfigure(next: Readonly<PipelineFile>): Promise<WorkerReconfigureResult>;
+}
+
+export interface WorkerReconfigureResult {
+  /** Between the pipeline that ran and `next` (restart-only sections included, not applied). */
+  readonly diff: PipelineDiff;
+  /** False when nothing reloadable changed. */
+  readonly applied: boolean;
+  /** Parts refused while the rest was applied: `sources.NAME: why`. */
+  readonly problems: readonly string[];
 }
 
 /** Assembles sources → parse → batch → sinks from a validated pipeline. Never listens until start(). */
 export function createWorker(options: WorkerOptions): Worker {
-  const { pipeline, redis, logger } = options;
+  const { redis, logger } = options;
   const metrics = options.metrics ?? createMetrics();
-  const prefix = pipeline.redis.key_prefix;
-
-  const sinks: Sink[] = Object.entries(pipeline.sinks).map(([name, settings]) =>
-    createRedisStreamsSink({
-      name,
-      redis,
-      ...(options.redisUrl !== undefined ? { url: options.redisUrl } : {}),
-      ...(options.redisTls !== undefined ? { tls: options.redisTls } : {}),
-      settings: {
-        ...settings,
-        stream: prefix + settings.stream,
-        dead_letter_stream: prefix + settings.dead_letter_stream,
-      },
-      metrics: metrics.component(name, settings.type),
-      logger: logger.child({ component: name }),
-      redisLatency: metrics.redisLatency,
-    }),
-  );
-
-  const keyrings = options.keyrings ?? new Map<string, KeyringHandle>();
-  const profiles = compileProfiles(pipeline);
-  for (const profile of profiles) {
-    if (profile.type === 'soc' || (profile.keyring !== undefined && keyrings.has(keyringOrigin(profile.keyring)))) continue;
-    throw new FortistreamError('FST_KEYRING_INVALID', `profile "${profile.name}": its keyring was not opened (call openKeyrings first)`);
-  }
-  const profileSinks: Sink[] = profiles.map((profile) =>
-    createProfileSink({
-      profile,
-      keyring: profile.keyring === undefined ? undefined : keyrings.get(keyringOrigin(profile.keyring)),
-      redis,
-      redisUrl: options.redisUrl,
-      redisTls: options.redisTls,
-      metrics,
-      logger: logger.child({ component: profile.name }),
-      batchMaxEvents: pipeline.pipeline.batch_max_events,
-    }),
-  );
-
-  let state: StateStage | undefined;
-  if (pipeline.sessions !== undefined || pipeline.counters !== undefined) {
-    state = createStateStage({
-      redis,
-      rules: compileRules(pipeline.sessions, pipeline.counters),
-      prefix,
-      auditStream: prefix + pipeline.audit.stream,
-      auditMaxLen: pipeline.audit.max_len,
-      auditRefresh: pipeline.sessions?.audit_refresh ?? false,
-      alertsStream: prefix + pipeline.alerts.stream,
-      alertsMaxLen: pipeline.alerts.max_len,
-      metrics: metrics.component('state', 'redis'),
-      counters: metrics,
-      logger: logger.child({ component: 'state' }),
-    });
-  }
+  let config = options.pipeline;
+  const env: ComponentEnv = { redis, redisUrl: options.redisUrl, redisTls: options.redisTls, logger, metrics };
+  const sinkSet = createSinkSet(env, config, options.keyrings);
 
   const eventPipeline = new EventPipeline({
-    settings: pipeline.pipeline,
-    sinks: state ? [...sinks, ...profileSinks, state] : [...sinks, ...profileSinks],
+    settings: config.pipeline,
+    sinks: sinkSet.list(),
     logger: logger.child({ component: 'pipeline' }),
     parseMetrics: metrics.component('parse', 'fortigate'),
     bufferMetrics: metrics.component('buffer', 'memory'),
   });
 
-  const sources: Source[] = Object.entries(pipeline.sources).map(([name, settings]) => {
-    const context: SourceContext = {
-      emit: settings.mode === 'udp' ? eventPipeline.acceptOrDrop : eventPipeline.accept,
-      dead: eventPipeline.acceptDead,
-      logger: logger.child({ component: name }),
-      metrics: metrics.component(name, `syslog_${settings.mode}`),
-    };
-    return createSyslogSource(name, settings, context);
+  const sourceSet = createSourceSet(config.sources, {
+    create: (name, settings) => buildSource(env, eventPipeline, name, settings),
+    onChange: (sources) => eventPipeline.attachSources(sources),
   });
-  eventPipeline.attachSources(sources);
 
-  let started: Source[] = [];
+  let running = false;
   let sweepTimer: NodeJS.Timeout | undefined;
+  let sweepEverySeconds: number | undefined;
   let sweeping = false;
   const sweepLogger = logger.child({ component: 'sweep' });
-  const startSweeping = (): void => {
-    if (!state || pipeline.sessions === undefined) return;
-    const stage = state;
+  /** (Re)starts the session sweep to match the config in force. */
+  const syncSweeping = (): void => {
+    const stage = sinkSet.state;
+    const every = running && stage && config.sessions !== undefined ? config.sessions.sweep_interval_seconds : undefined;
+    if (every === sweepEverySeconds) return;
+    if (sweepTimer) clearInterval(sweepTimer);
+    sweepTimer = undefined;
+    sweepEverySeconds = every;
+    if (every === undefined || !stage) return;
     // Redis TTL alone would expire sessions silently; the sweep audits each expiry within a second or so.
     sweepTimer = setInterval(() => {
       if (sweeping) return;
@@ -140,61 +107,88 @@ export function createWorker(options: WorkerOptions): Worker {
         .finally(() => {
           sweeping = false;
         });
-    }, pipeline.sessions.sweep_interval_seconds * 1000);
+    }, every * 1000);
     sweepTimer.unref();
+  };
+
+  /** Reloads one at a time: each diffs against what the previous one left running. */
+  let reconfiguring: Promise<unknown> = Promise.resolve();
+  const reconfigureNow = async (file: Readonly<PipelineFile>): Promise<WorkerReconfigureResult> => {
+    const diff = diffPipelines(config, file);
+    if (isUnchanged(diff)) return { diff, applied: false, problems: [] };
+    // Restart-only sections keep what runs (they also fix the key prefix every new part is built with).
+    const kept: Partial<Record<string, unknown>> = {};
+    for (const section of RESTART_SECTIONS) kept[section] = (config as Record<string, unknown>)[section];
+    const next = { ...file, ...kept } as Readonly<PipelineFile>;
+    const previous = config;
+    const previousSources = config.sources;
+    const prepared = await sinkSet.prepare(next, diff);
+    // From here to eventPipeline.reconfigure nothing awaits: no event sees a half-switched worker.
+    const { sinks, afterDrain } = prepared.apply();
+    const drained = eventPipeline.reconfigure({ sinks, settings: next.pipeline });
+    void drained.then(afterDrain).catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'closing replaced sinks failed'));
+    config = next;
+    const sources = await sourceSet.reconcile(previousSources, next.sources, diff.parts.sources);
+    config = Object.freeze({ ...next, sources: Object.freeze(sources.running) });
+    syncSweeping();
+    // Every change refused (a source that cannot bind): the worker runs as before.
+    const applied = sources.problems.length === 0 || !isUnchanged(diffPipelines(previous, config));
+    return { diff, applied, problems: sources.problems };
   };
 
   return {
     metrics,
     pipeline: eventPipeline,
-    state,
+    get state() {
+      return sinkSet.state;
+    },
+    get config() {
+      return config;
+    },
     async start() {
-      for (const source of sources) {
-        try {
-          await source.start();
-          started.push(source);
-        } catch (error) {
-          await Promise.allSettled(started.map((s) => s.stop()));
-          started = [];
-          throw new FortistreamError('FST_LISTEN_FAILED', `source "${source.name}" cannot listen: ${errorMessage(error)}`, {
-            cause: error,
-          });
-        }
-      }
-      startSweeping();
+      await sourceSet.start();
+      running = true;
+      syncSweeping();
     },
     async stop() {
-      if (sweepTimer) clearInterval(sweepTimer);
-      await Promise.allSettled(started.map((s) => s.stop()));
-      started = [];
-      const flushed = await eventPipeline.drain(pipeline.pipeline.shutdown_timeout_seconds * 1000);
-      await Promise.allSettled([...sinks, ...profileSinks, ...(state ? [state] : [])].map((s) => s.close()));
-      for (const keyring of keyrings.values()) keyring.close();
+      running = false;
+      syncSweeping();
+      await reconfiguring.catch(() => undefined);
+      await sourceSet.stop();
+      const flushed = await eventPipeline.drain(config.pipeline.shutdown_timeout_seconds * 1000);
+      await sinkSet.close();
       return flushed;
     },
     addresses() {
       const out: Record<string, { host: string; port: number }> = {};
-      for (const source of sources) {
+      for (const source of sourceSet.list()) {
         const address = source.address();
         if (address) out[source.name] = address;
       }
       return out;
     },
     streams() {
-      const values = Object.values(pipeline.sinks);
+      const prefix = config.redis.key_prefix;
+      const values = Object.values(config.sinks);
       return {
-        events: [...values.map((s) => prefix + s.stream), ...profiles.map((p) => p.stream)],
+        events: [...values.map((s) => prefix + s.stream), ...sinkSet.profiles().map((p) => p.stream)],
         dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
       };
     },
     namedStreams() {
+      const prefix = config.redis.key_prefix;
       const out: Record<string, string> = {};
-      for (const [name, settings] of Object.entries(pipeline.sinks)) out[name] = prefix + settings.stream;
-      for (const profile of profiles) out[profile.name] = profile.stream;
+      for (const [name, settings] of Object.entries(config.sinks)) out[name] = prefix + settings.stream;
+      for (const profile of sinkSet.profiles()) out[profile.name] = profile.stream;
       return out;
     },
     async reloadKeyrings() {
-      await Promise.all([...keyrings.values()].map((keyring) => keyring.reload()));
+      await sinkSet.reloadKeyrings();
+    },
+    reconfigure(next) {
+      const result = reconfiguring.catch(() => undefined).then(() => reconfigureNow(next));
+      reconfiguring = result;
+      return result;
     },
   };
 }

@@ -16,15 +16,20 @@ export interface ActionableAlert {
   readonly observers: readonly string[];
 }
 
-export interface StateStageOptions {
-  readonly redis: Redis;
+/** What a pipeline reload may change in the state stage (`StateStage.reconfigure`). */
+export interface StateStageConfig {
   readonly rules: CompiledRules;
-  readonly prefix: string;
-  readonly auditStream: string;
-  readonly auditMaxLen: number;
   readonly auditRefresh: boolean;
   readonly alertsStream: string;
   readonly alertsMaxLen: number;
+}
+
+export interface StateStageOptions extends StateStageConfig {
+  readonly redis: Redis;
+  /** Key prefix and audit stream fix the key layout (the audit stream is the identity hash tag): not reloadable. */
+  readonly prefix: string;
+  readonly auditStream: string;
+  readonly auditMaxLen: number;
   /** How far ahead of the wall clock an event time may push the counters' clock (bad device clocks). */
   readonly maxClockSkewMs?: number;
   readonly metrics: ComponentMetrics;
@@ -45,10 +50,11 @@ export interface StateStageOptions {
 class RulePlanEncoder implements SinkEncoder {
   readonly plan: RuleBatchResult = { sessionOps: [], refreshes: [], counterUpdates: [] };
   private bytes = 0;
-  constructor(private readonly rules: CompiledRules) {}
+  /** The configuration in force when the batch opened: the batch is applied with it, even after a reload. */
+  constructor(readonly generation: Generation) {}
   add(event: NormalizedEvent): number {
     const before = this.plan.sessionOps.length + this.plan.refreshes.length + this.plan.counterUpdates.length;
-    this.rules.evaluateInto(event, this.plan);
+    this.generation.rules.evaluateInto(event, this.plan);
     const after = this.plan.sessionOps.length + this.plan.refreshes.length + this.plan.counterUpdates.length;
     // An op or update is a small object with a few short strings.
     this.bytes += (after - before) * PLAN_ITEM_BYTES;
@@ -58,8 +64,22 @@ class RulePlanEncoder implements SinkEncoder {
 
 const PLAN_ITEM_BYTES = 256;
 
-export interface StateStage extends EncodingSink {
+/** One configuration of the stage: what a batch is evaluated and applied with. */
+interface Generation {
+  readonly rules: CompiledRules;
   readonly sessions: SessionStore;
+  readonly alertsStream: string;
+  readonly alertsMaxLen: number;
+}
+
+export interface StateStage extends EncodingSink {
+  /** The session store of the configuration in force. */
+  readonly sessions: SessionStore;
+  /**
+   * New rules, thresholds and session settings for batches opened from now on (batches already open
+   * keep theirs). Counters keep their Redis keys and values; a removed counter's keys age out.
+   */
+  reconfigure(config: StateStageConfig): void;
   /** Expires every due session (audited by the script); returns how many. */
   sweep(nowMs?: number): Promise<number>;
 }
@@ -75,19 +95,25 @@ export interface StateStage extends EncodingSink {
  * ahead of the wall clock), so replays and late events land in the windows they belong to.
  */
 export function createStateStage(options: StateStageOptions): StateStage {
-  const { redis, rules, metrics, logger } = options;
-  const sessions = createSessionStore(redis, {
-    prefix: options.prefix,
-    auditStream: options.auditStream,
-    auditMaxLen: options.auditMaxLen,
-    auditRefresh: options.auditRefresh,
+  const { redis, metrics, logger } = options;
+  const generationOf = (config: StateStageConfig): Generation => ({
+    rules: config.rules,
+    sessions: createSessionStore(redis, {
+      prefix: options.prefix,
+      auditStream: options.auditStream,
+      auditMaxLen: options.auditMaxLen,
+      auditRefresh: config.auditRefresh,
+    }),
+    alertsStream: config.alertsStream,
+    alertsMaxLen: config.alertsMaxLen,
   });
+  let current = generationOf(options);
   const counters = createCounterStore(redis, { prefix: options.prefix, auditStream: options.auditStream });
   const skewMs = options.maxClockSkewMs ?? 300_000;
   let eventClockMs = 0;
   let chain: Promise<void> = Promise.resolve();
 
-  const applySessionOps = async (ops: readonly SessionOp[], nowMs: number): Promise<void> => {
+  const applySessionOps = async (sessions: SessionStore, ops: readonly SessionOp[], nowMs: number): Promise<void> => {
     const results = await sessions.applyOps(ops, nowMs);
     for (const change of results) {
       if (change.kind === 'open') {
@@ -98,15 +124,15 @@ export function createStateStage(options: StateStageOptions): StateStage {
     }
   };
 
-  const writeAlerts = async (alerts: readonly CounterAlert[]): Promise<void> => {
+  const writeAlerts = async (generation: Generation, alerts: readonly CounterAlert[]): Promise<void> => {
     if (alerts.length === 0) return;
     const pipeline = redis.pipeline();
     for (const alert of alerts) {
       pipeline.xadd(
-        options.alertsStream,
+        generation.alertsStream,
         'MAXLEN',
         '~',
-        String(options.alertsMaxLen),
+        String(generation.alertsMaxLen),
         '*',
         '@timestamp',
         new Date().toISOString(),
@@ -140,7 +166,7 @@ export function createStateStage(options: StateStageOptions): StateStage {
     logger.info({ alerts: alerts.map((a) => ({ counter: a.counter, key: a.key, value: a.value })) }, 'threshold alert');
   };
 
-  const applyCounters = async (updates: RuleBatchResult['counterUpdates'], nowMs: number): Promise<void> => {
+  const applyCounters = async (generation: Generation, updates: RuleBatchResult['counterUpdates'], nowMs: number): Promise<void> => {
     let newest = 0;
     for (const update of updates) if (update.timeMs > newest) newest = update.timeMs;
     eventClockMs = Math.max(eventClockMs, Math.min(newest, nowMs + skewMs));
@@ -149,15 +175,15 @@ export function createStateStage(options: StateStageOptions): StateStage {
       metrics.dropped('late', result.late);
       options.counters.stateChanges.inc({ change: 'counter_late' }, result.late);
     }
-    await writeAlerts(result.alerts);
-    if (options.onActionAlerts !== undefined && rules.counterActions.size > 0 && result.alerts.length > 0) {
-      const actionable = actionableAlerts(result.alerts, updates);
+    await writeAlerts(generation, result.alerts);
+    if (options.onActionAlerts !== undefined && generation.rules.counterActions.size > 0 && result.alerts.length > 0) {
+      const actionable = actionableAlerts(generation.rules, result.alerts, updates);
       if (actionable.length > 0) options.onActionAlerts(actionable);
     }
   };
 
   /** The alerts whose counter has an action, each with the devices that logged its key's events in this batch. */
-  const actionableAlerts = (alerts: readonly CounterAlert[], updates: RuleBatchResult['counterUpdates']): ActionableAlert[] => {
+  const actionableAlerts = (rules: CompiledRules, alerts: readonly CounterAlert[], updates: RuleBatchResult['counterUpdates']): ActionableAlert[] => {
     const out: ActionableAlert[] = [];
     for (const alert of alerts) {
       const action = rules.counterActions.get(alert.counter);
@@ -171,9 +197,9 @@ export function createStateStage(options: StateStageOptions): StateStage {
     return out;
   };
 
-  const applySessions = async (plan: RuleBatchResult, nowMs: number): Promise<void> => {
+  const applySessions = async (sessions: SessionStore, plan: RuleBatchResult, nowMs: number): Promise<void> => {
     // Refreshes only touch addresses that already have a session, so they follow the opens.
-    if (plan.sessionOps.length > 0) await applySessionOps(plan.sessionOps, nowMs);
+    if (plan.sessionOps.length > 0) await applySessionOps(sessions, plan.sessionOps, nowMs);
     if (plan.refreshes.length > 0) await sessions.refresh(plan.refreshes, nowMs);
   };
 
@@ -181,21 +207,27 @@ export function createStateStage(options: StateStageOptions): StateStage {
     const encoded = isEncodedBatch(batch) && batch.encoded instanceof RulePlanEncoder ? batch.encoded : undefined;
     const eventCount = encoded && isEncodedBatch(batch) ? batch.eventCount : batch.events.length;
     if (eventCount === 0) return;
-    const plan = encoded ? encoded.plan : rules.evaluateBatch(batch.events);
+    const generation = encoded ? encoded.generation : current;
+    const plan = encoded ? encoded.plan : generation.rules.evaluateBatch(batch.events);
     metrics.receivedEvents(eventCount);
     const nowMs = Date.now();
     // Sessions and counters use different keys: both go out at once.
     await Promise.all([
-      applySessions(plan, nowMs),
-      plan.counterUpdates.length > 0 ? applyCounters(plan.counterUpdates, nowMs) : undefined,
+      applySessions(generation.sessions, plan, nowMs),
+      plan.counterUpdates.length > 0 ? applyCounters(generation, plan.counterUpdates, nowMs) : undefined,
     ]);
     metrics.sentEvents(eventCount);
   };
 
   return {
     name: 'state',
-    sessions,
-    encoder: () => new RulePlanEncoder(rules),
+    get sessions() {
+      return current.sessions;
+    },
+    reconfigure(config) {
+      current = generationOf(config);
+    },
+    encoder: () => new RulePlanEncoder(current),
     write(batch) {
       const next = chain.then(() => apply(batch));
       // A failed batch is retried by the pipeline; the chain itself must not stay rejected.
@@ -205,7 +237,7 @@ export function createStateStage(options: StateStageOptions): StateStage {
     async sweep(nowMs = Date.now()) {
       let total = 0;
       for (;;) {
-        const result = await sessions.sweep(nowMs);
+        const result = await current.sessions.sweep(nowMs);
         total += result.expired.length + result.lostIds.length;
         if (!result.more) break;
       }
