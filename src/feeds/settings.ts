@@ -113,8 +113,14 @@ export const listFeedSchema = z
 export const feedSettingsSchema = z.discriminatedUnion('type', [groupFeedSchema, listFeedSchema]);
 
 export const feedsSettingsSchema = z
-  .record(z.string().regex(FEED_NAME_PATTERN, 'feed names are lower-case letters, digits, _ and - (start with a letter or digit)'), feedSettingsSchema)
+  .record(z.string(), feedSettingsSchema)
   .superRefine((feeds, ctx) => {
+    // checked here rather than by the record's key schema, whose message would not say what is allowed
+    for (const name of Object.keys(feeds)) {
+      if (!FEED_NAME_PATTERN.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'feed names are lower-case letters, digits, _ and - (1 to 63, starting with a letter or digit): the URL is /v1/feeds/NAME.txt' });
+      }
+    }
     // Two feeds pushing to one connector would overwrite each other's snapshots.
     const targets = new Map<string, string>();
     for (const [name, feed] of Object.entries(feeds)) {
