@@ -115,16 +115,23 @@ export async function readList(redis: StateRedis, keys: StateKeys, name: string,
   return Array.isArray(members) ? members.filter((m): m is string => typeof m === 'string') : [];
 }
 
+/** A sorted-set score as Redis prints it: `inf` / `-inf` for the infinities, which Number() does not read. */
+function scoreValue(text: string): number {
+  if (text === 'inf' || text === '+inf') return Number.POSITIVE_INFINITY;
+  if (text === '-inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
+}
+
 /** For each address, whether it is on list `name` and not expired at `nowMs` (one ZMSCORE). */
 export async function listedAt(redis: StateRedis, keys: StateKeys, name: string, addresses: readonly string[], nowMs: number): Promise<boolean[]> {
   if (addresses.length === 0) return [];
   const scores = await redis.zmscore(keys.addressList(name), ...addresses);
-  return scores.map((score) => score !== null && Number(score) > nowMs);
+  return scores.map((score) => score !== null && scoreValue(score) > nowMs);
 }
 
 /** The earliest expiry after `nowMs` on list `name` (epoch ms), or undefined when none expires. */
 export async function nextListExpiry(redis: StateRedis, keys: StateKeys, name: string, nowMs: number): Promise<number | undefined> {
   const found = await redis.zrangebyscore(keys.addressList(name), `(${nowMs}`, '+inf', 'WITHSCORES', 'LIMIT', 0, 1);
-  const score = Number(found[1]);
+  const score = scoreValue(found[1] ?? '');
   return found.length >= 2 && Number.isFinite(score) ? score : undefined;
 }

@@ -36,7 +36,7 @@ describe('address lists', () => {
     await addToList(redis, keys, 'blocked', '2001:db8::/64', t + 10_000, { nowMs: t });
     expect(keys.addressList('blocked').startsWith(keys.sessionBase)).toBe(true);
     expect((await readList(redis, keys, 'blocked', t)).sort()).toEqual(['198.51.100.1', '2001:db8::/64', '203.0.113.7']);
-    expect(await listedAt(redis, keys, 'blocked', ['203.0.113.7', '10.0.0.1'], t)).toEqual([true, false]);
+    expect(await listedAt(redis, keys, 'blocked', ['203.0.113.7', '10.0.0.1', '198.51.100.1'], t)).toEqual([true, false, true]);
     expect(await nextListExpiry(redis, keys, 'blocked', t)).toBe(t + 10_000);
 
     // expired entries are left out and trimmed by the read
