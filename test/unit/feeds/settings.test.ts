@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkCommand } from '../../../src/commands/check.js';
 import { parsePipelineText } from '../../../src/config/load.js';
 import { FortistreamError } from '../../../src/errors.js';
 import { defineFeed, feedsSettingsSchema, loadFeeds, sha256 } from '../../../src/feeds/settings.js';
@@ -125,6 +126,14 @@ api:
       expect.stringMatching(/^feeds\.e\.auth\.token_file: .*missing cannot be read \(ENOENT\)/),
     ]);
     expect(failure.details.join('\n')).not.toMatch(/a-secret-that|too-short|with spaces/);
+  });
+
+  it('fortistream check lists the feeds', () => {
+    const file = join(dir, 'pipeline.yaml');
+    writeFileSync(file, `${BASE}feeds:\n  finance: { type: group, group: Finance }\n  blocked: { type: list, list: blocked, push: { device: fgt_hq, connector: fs-blocked } }\n`);
+    const out: string[] = [];
+    expect(checkCommand(file, (line) => out.push(line), () => undefined)).toBe(0);
+    expect(out).toContain('  feeds: finance (group Finance), blocked (list blocked → push fgt_hq/fs-blocked)');
   });
 
   it('defineFeed refuses a feed whose auth lacks its secret', () => {
