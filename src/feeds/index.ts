@@ -33,3 +33,4 @@ export {
   type FeedPusher,
   type FeedPusherOptions,
 } from './push.js';
+export { FEED_REDIS_COMMANDS } from './redis-commands.js';
