@@ -136,6 +136,8 @@ export async function startFeedPusher(options: FeedPusherOptions): Promise<FeedP
     () => new Counter({ name: 'fortistream_feed_push_failures_total', help: 'Feed push jobs that could not be enqueued (a snapshot follows)', labelNames: ['feed'], registers: [registry] }),
   );
   const states: PushState[] = options.feeds.flatMap((feed) => (feed.push ? [{ feed, push: feed.push, current: undefined, nextSnapshotAt: 0, repair: false }] : []));
+  // nothing to push: no connection, no loop
+  if (states.length === 0) return { feeds: [], close: async () => undefined };
   const connection: StateRedis = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
   connection.on('error', (error: Error) => logger.debug({ err: error.message }, 'feed pusher redis connection error'));
   let closed = false;
@@ -316,7 +318,7 @@ export async function startFeedPusher(options: FeedPusherOptions): Promise<FeedP
     throw error;
   }
   logger.info({ feeds: states.map((s) => s.feed.name), stream }, 'feed pusher started');
-  const loop = states.length > 0 ? run() : Promise.resolve();
+  const loop = run();
 
   return {
     feeds: states.map((s) => s.feed.name),

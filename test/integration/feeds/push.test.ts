@@ -114,6 +114,23 @@ describe('feed pusher', () => {
     return harness;
   }
 
+  it('does nothing without push feeds', async () => {
+    const settings = feedsSettingsSchema.parse({ pull_only: { type: 'group', group: 'Finance' } });
+    const jobs: FeedPushJob[] = [];
+    const idle = await startFeedPusher({
+      redis,
+      keys: createSessionStore(redis, { prefix: uniquePrefix('push-none') }).layout,
+      feeds: Object.entries(settings).map(([name, s]) => defineFeed(name, s)),
+      enqueue: async (job) => {
+        jobs.push(job);
+      },
+      logger: silent,
+    });
+    expect(idle.feeds).toEqual([]);
+    await idle.close();
+    expect(jobs).toEqual([]);
+  });
+
   it('snapshots every push feed at start, with what Redis holds then', async () => {
     const h = await start({
       before: async (harness) => {
