@@ -133,7 +133,7 @@ export async function startFeedPusher(options: FeedPusherOptions): Promise<FeedP
   const failures = registeredMetric(
     registry,
     'fortistream_feed_push_failures_total',
-    () => new Counter({ name: 'fortistream_feed_push_failures_total', help: 'Feed push jobs that could not be enqueued (a snapshot follows)', labelNames: ['feed'], registers: [registry] }),
+    () => new Counter({ name: 'fortistream_feed_push_failures_total', help: 'Feed pushes that failed (Redis read or enqueue); a repair snapshot follows', labelNames: ['feed'], registers: [registry] }),
   );
   const states: PushState[] = options.feeds.flatMap((feed) => (feed.push ? [{ feed, push: feed.push, current: undefined, nextSnapshotAt: 0, repair: false }] : []));
   // nothing to push: no connection, no loop
