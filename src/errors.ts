@@ -12,6 +12,7 @@ export const ERROR_CATALOG = {
   FST_INPUT_UNREADABLE: { exit: 5, summary: 'An input file cannot be read.' },
   FST_SHUTDOWN_TIMEOUT: { exit: 6, summary: 'Buffered events could not be flushed before the shutdown deadline.' },
   FST_KEYRING_INVALID: { exit: 2, summary: 'A pseudonymization keyring (or API token file) cannot be read, is readable by others, or is invalid.' },
+  FST_FEED_SECRET_INVALID: { exit: 2, summary: "A feed's password or token file cannot be read, is readable by others, or holds no usable secret." },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -11,6 +11,7 @@
  * - The operations routes (ops.ts): `GET /readyz` (no auth), `GET /metrics` (read),
  *   `GET|DELETE /v1/sessions` (read|write), `GET /v1/counters/:name` (read), `GET /v1/decision`
  *   (read), `POST /v1/identity/events` (write).
+ * - `GET /v1/feeds/:name.txt` → an address feed for FortiGate external connectors (feeds.ts).
  *
  * Connection model: each SSE client gets its own Redis connection (a duplicate of the shared client)
  * that loops on `XREAD BLOCK`; when the client goes away the connection is closed at once, which also
@@ -22,6 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { fieldsToRecord, parseReadReply } from '../client/stream-replies.js';
+import { createFeedsRoute, FEED_PATH, type FeedRouteOptions } from './feeds.js';
 import { problem, sendJson } from './http.js';
 import { createOpsRoutes, type OpsOptions, type RouteHandler } from './ops.js';
 import type { TokenStore } from './tokens.js';
@@ -45,6 +47,8 @@ export interface ApiAppOptions {
   readonly connectionName?: string;
   /** The operations routes' view of the worker, state and limits (see ops.ts); without it they answer 404/only Redis checks. */
   readonly ops?: OpsOptions;
+  /** Address feeds (`loadFeeds(pipeline.feeds)`, the state key layout); without it /v1/feeds answers 404. */
+  readonly feeds?: FeedRouteOptions;
 }
 
 export interface ApiApp {
@@ -68,6 +72,7 @@ export function createApiApp(options: ApiAppOptions): ApiApp {
   const connectionName = options.connectionName ?? 'fortistream-sse';
   const open = new Set<() => Promise<void>>();
   const ops = createOpsRoutes({ redis, tokens, logger }, options.ops ?? {});
+  const feeds = options.feeds ? createFeedsRoute({ redis, tokens, logger }, options.feeds) : undefined;
 
   const run = (route: RouteHandler, request: IncomingMessage, response: ServerResponse, url: URL, params: readonly string[] = []): void => {
     route(request, response, url, params).catch((error: unknown) => {
@@ -210,6 +215,8 @@ export function createApiApp(options: ApiAppOptions): ApiApp {
     }
     const counter = /^\/v1\/counters\/([A-Za-z0-9_.-]{1,64})$/.exec(path);
     if (counter) return run(ops.counter, request, response, url, [counter[1] as string]);
+    const feed = feeds ? FEED_PATH.exec(path) : null;
+    if (feeds && feed) return run(feeds, request, response, url, [feed[1] as string]);
     const match = /^\/v1\/events\/([a-z][a-z0-9_]{0,62})$/.exec(path);
     if (match) {
       if (request.method !== 'GET') {

@@ -12,6 +12,10 @@ export function checkCommand(file: string, out: (line: string) => void, err: (li
     out(`  sinks: ${sinks.join(', ')}`);
     if (pipeline.sessions) out(`  sessions: ${pipeline.sessions.rules.length} rule(s), default timeout ${pipeline.sessions.timeout.type} ${pipeline.sessions.timeout.seconds}s`);
     if (pipeline.counters) out(`  counters: ${pipeline.counters.map((c) => c.name).join(', ')}`);
+    if (pipeline.feeds) {
+      const feeds = Object.entries(pipeline.feeds).map(([name, f]) => `${name} (${f.type} ${f.type === 'group' ? f.group : f.list}${f.push ? ` → push ${f.push.device}/${f.push.connector}` : ''})`);
+      out(`  feeds: ${feeds.join(', ')}`);
+    }
     return 0;
   } catch (error) {
     if (isFortistreamError(error)) {

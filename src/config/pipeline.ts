@@ -3,6 +3,7 @@ import { syslogSourceSchema } from '../sources/syslog/settings.js';
 import { redisStreamsSinkSchema } from '../sinks/redis-streams.js';
 import { profileSettingsSchema } from '../sanitize/profiles.js';
 import { countersSettingsSchema, sessionsSettingsSchema } from '../state/rules-schema.js';
+import { feedsSettingsSchema } from '../feeds/settings.js';
 
 const componentName = z
   .string()
@@ -114,6 +115,13 @@ export const apiSettingsSchema = z
       .describe('Bearer tokens (YAML or JSON): {tokens: [{name, token_sha256 | token, roles: [read|write|admin]}]}. Not world-writable; not world-readable when it holds plain tokens.'),
     keepalive_seconds: z.number().min(1).max(300).default(15).describe('A `:` comment is sent on idle SSE streams this often, so proxies keep them open.'),
     max_sse_clients: z.int().min(1).max(10_000).default(100).describe('Concurrent SSE streams (each holds one Redis connection); more get 503.'),
+    tls: z
+      .strictObject({
+        cert_file: z.string().min(1).describe('PEM file with the server certificate (and its chain).'),
+        key_file: z.string().min(1).describe('PEM file with its private key. Refused when world-readable (chmod 600).'),
+      })
+      .optional()
+      .describe('Serve the API over HTTPS (FortiGate external connectors accept https:// resources). Unset: plain HTTP.'),
   })
   .describe('The HTTP API: GET /healthz, GET /v1/events/:profile (Server-Sent Events).');
 
@@ -139,6 +147,7 @@ export const pipelineFileSchema = z
       .default({})
       .describe('Sanitized audience streams (ml, agent, soc): each projects every event and writes its own stream (after the key prefix).'),
     api: apiSettingsSchema.optional(),
+    feeds: feedsSettingsSchema.optional(),
   })
   .superRefine((file, ctx) => {
     // Every stream has one writer: a profile may not share a stream with a sink or another profile.

@@ -23,6 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { PipelineFile } from '../config/pipeline.js';
+import { FEED_REDIS_COMMANDS } from '../feeds/redis-commands.js';
 import { loadLuaScript, STATE_SCRIPTS } from '../state/script-loader.js';
 
 /** Commands whose ACL rule names a subcommand (`+object|encoding`), never the whole container. */
@@ -142,6 +143,8 @@ export function workerCommands(pipeline: PipelineFile): string[] {
     commands.add('xrevrange');
     commands.add('xread');
   }
+  // feeds: address lists (read and written), group feeds, the pusher
+  if (pipeline.feeds) for (const command of FEED_REDIS_COMMANDS) commands.add(command);
   return [...commands].sort();
 }
 

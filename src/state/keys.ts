@@ -13,6 +13,7 @@
  * | `P{A}:ext:<device>`                  | hash   | `<method>|<external id>` → session id              |
  * | `P{A}:addr:<device>`                 | hash   | `<method>|<key address>` → session id (no ext id)  |
  * | `P{A}:expiry`                        | zset   | session id scored by expires_ms (the sweep's index)|
+ * | `P{A}:list:<name>`                   | zset   | address list (feeds): address → expires-at ms      |
  * | `P` + `counter:{<name>|<key>}`       | hash   | sliding-window buckets of one counter key          |
  * | `P` + `counter:{<name>|<key>}:alert` | string | alert marker: last bucket of the alerted window    |
  *
@@ -39,6 +40,10 @@
  * `{fortistream:audit}` as its tag lands in the same slot. The scripts can then XADD the audit
  * entry in the same atomic call as the state change, and the stream keeps the name DESIGN.md
  * promises. Renaming the audit stream therefore moves the identity keys as well.
+ *
+ * Address lists (`blocked`, `revoked`, … served as FortiGate feeds, src/feeds) share the tag too:
+ * a change and its `list.added` / `list.removed` audit entry go in one MULTI, which a cluster only
+ * runs when every key is in one slot. Lists are small (an address costs ~30 bytes).
  *
  * Every identity key also gets a Redis TTL (expiry + grace, a safety net; the sweep is
  * authoritative). Counter keys get window + lateness + bucket, so idle keys disappear.
@@ -83,6 +88,8 @@ export interface StateKeys {
   /** Field of `addressIndex(device)`: the key address is the tunnel IP if any, else the source IP. */
   addressIndexField(method: string, keyAddress: string): string;
   readonly expiry: string;
+  /** Zset: address → expires-at ms (`+inf` = no expiry); one address list served by feeds. */
+  addressList(name: string): string;
   counterBuckets(counter: string, key: string): string;
   counterAlert(counter: string, key: string): string;
   /** SCAN MATCH pattern for the bucket keys of one counter. */
@@ -118,6 +125,7 @@ export function createStateKeys(options: StateKeyOptions = {}): StateKeys {
     addressIndex: (device) => `${sessionBase}addr:${device}`,
     addressIndexField: (method, keyAddress) => `${method}|${keyAddress}`,
     expiry: `${sessionBase}expiry`,
+    addressList: (name) => `${sessionBase}list:${name}`,
     counterBuckets: (counter, key) => `${counterStart(counter)}${key}}`,
     counterAlert: (counter, key) => `${counterStart(counter)}${key}}:alert`,
     counterScanPattern: (counter) => `${escapeGlob(counterStart(counter))}*}`,
