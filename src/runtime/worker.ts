@@ -9,6 +9,7 @@ import { compileRules } from '../state/rules.js';
 import { createStateStage, type StateStage } from '../state/stage.js';
 import type { Sink, Source, SourceContext } from './contracts.js';
 import { EventPipeline } from './pipeline.js';
+import { sequenceAbove } from './sequence.js';
 import type { RedisTls } from './redis.js';
 import { compileProfiles, createProfileSink, keyringOrigin, type KeyringHandle } from './profiles.js';
 
@@ -45,6 +46,23 @@ export interface Worker {
   readonly state: StateStage | undefined;
 }
 
+/**
+ * Starts the frame sequences above the last entry id of every stream the worker writes: entry ids come
+ * from them, and Redis takes an id not above a stream's last for a duplicate (a clock that went back,
+ * a stream written before). Redis away: the clock alone (logged).
+ */
+async function startAboveStreams(redis: Redis, streams: readonly string[], pipeline: EventPipeline, logger: Logger): Promise<void> {
+  try {
+    const tops = await Promise.all(streams.map((stream) => redis.xrevrange(stream, '+', '-', 'COUNT', 1)));
+    for (const rows of tops) {
+      const id = rows[0]?.[0];
+      if (id !== undefined) pipeline.sequencer.startAtLeast(sequenceAbove(id));
+    }
+  } catch (error) {
+    logger.warn({ err: errorMessage(error) }, 'cannot read the streams\' last ids; entry ids start from the clock');
+  }
+}
+
 /** Assembles sources → parse → batch → sinks from a validated pipeline. Never listens until start(). */
 export function createWorker(options: WorkerOptions): Worker {
   const { pipeline, redis, logger } = options;
@@ -55,7 +73,8 @@ export function createWorker(options: WorkerOptions): Worker {
     createRedisStreamsSink({
       name,
       redis,
-      ...(options.redisUrl !== undefined ? { url: options.redisUrl } : {}),
+      // Explicit ids (the frames' sequences): a retried or replayed batch is not duplicated.
+      ...(options.redisUrl !== undefined ? { url: options.redisUrl, explicitIds: true } : {}),
       ...(options.redisTls !== undefined ? { tls: options.redisTls } : {}),
       settings: {
         ...settings,
@@ -101,6 +120,8 @@ export function createWorker(options: WorkerOptions): Worker {
       metrics: metrics.component('state', 'redis'),
       counters: metrics,
       logger: logger.child({ component: 'state' }),
+      // One writer per sinks stream: its name tells this worker's applied sequences from others'.
+      writer: prefix + (Object.values(pipeline.sinks)[0]?.stream ?? 'events'),
     });
   }
 
@@ -122,6 +143,14 @@ export function createWorker(options: WorkerOptions): Worker {
     return createSyslogSource(name, settings, context);
   });
   eventPipeline.attachSources(sources);
+
+  const writtenStreams = (): { events: string[]; dead: string[] } => {
+    const values = Object.values(pipeline.sinks);
+    return {
+      events: [...values.map((s) => prefix + s.stream), ...profiles.map((p) => p.stream)],
+      dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
+    };
+  };
 
   let started: Source[] = [];
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -149,6 +178,8 @@ export function createWorker(options: WorkerOptions): Worker {
     pipeline: eventPipeline,
     state,
     async start() {
+      const written = writtenStreams();
+      await startAboveStreams(redis, [...new Set([...written.events, ...written.dead])], eventPipeline, logger);
       for (const source of sources) {
         try {
           await source.start();
@@ -180,13 +211,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
       return out;
     },
-    streams() {
-      const values = Object.values(pipeline.sinks);
-      return {
-        events: [...values.map((s) => prefix + s.stream), ...profiles.map((p) => p.stream)],
-        dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
-      };
-    },
+    streams: writtenStreams,
     namedStreams() {
       const out: Record<string, string> = {};
       for (const [name, settings] of Object.entries(pipeline.sinks)) out[name] = prefix + settings.stream;
