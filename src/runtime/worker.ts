@@ -10,6 +10,8 @@ import { createStateStage, type StateStage } from '../state/stage.js';
 import type { Sink, Source, SourceContext } from './contracts.js';
 import { EventPipeline } from './pipeline.js';
 import { sequenceAbove } from './sequence.js';
+import { SpoolIntake } from './spool/intake.js';
+import { Spool } from './spool/spool.js';
 import type { RedisTls } from './redis.js';
 import { compileProfiles, createProfileSink, keyringOrigin, type KeyringHandle } from './profiles.js';
 
@@ -125,7 +127,15 @@ export function createWorker(options: WorkerOptions): Worker {
     });
   }
 
+  // The disk spool (opened at start): every frame is logged there first, see spool/intake.ts.
+  let spool: Spool | undefined;
+  let intake: SpoolIntake | undefined;
+  const spoolLogger = logger.child({ component: 'spool' });
+  const spoolMetrics = metrics.component('spool', 'disk');
+
   const eventPipeline = new EventPipeline({
+    onCut: (_firstSeq, lastSeq) => spool?.cut(lastSeq),
+    onBatchDone: (_firstSeq, lastSeq, written) => spool?.batchDone(lastSeq, written),
     settings: pipeline.pipeline,
     sinks: state ? [...sinks, ...profileSinks, state] : [...sinks, ...profileSinks],
     logger: logger.child({ component: 'pipeline' }),
@@ -134,15 +144,22 @@ export function createWorker(options: WorkerOptions): Worker {
   });
 
   const sources: Source[] = Object.entries(pipeline.sources).map(([name, settings]) => {
+    const spooled = pipeline.spool !== undefined;
     const context: SourceContext = {
-      emit: settings.mode === 'udp' ? eventPipeline.acceptOrDrop : eventPipeline.accept,
-      dead: eventPipeline.acceptDead,
+      emit: spooled
+        ? settings.mode === 'udp'
+          ? (frame) => (intake as SpoolIntake).acceptOrDrop(frame)
+          : (frame) => (intake as SpoolIntake).accept(frame)
+        : settings.mode === 'udp'
+          ? eventPipeline.acceptOrDrop
+          : eventPipeline.accept,
+      dead: spooled ? (letter) => (intake as SpoolIntake).acceptDead(letter) : eventPipeline.acceptDead,
       logger: logger.child({ component: name }),
       metrics: metrics.component(name, `syslog_${settings.mode}`),
     };
     return createSyslogSource(name, settings, context);
   });
-  eventPipeline.attachSources(sources);
+  if (pipeline.spool === undefined) eventPipeline.attachSources(sources);
 
   const writtenStreams = (): { events: string[]; dead: string[] } => {
     const values = Object.values(pipeline.sinks);
@@ -180,6 +197,20 @@ export function createWorker(options: WorkerOptions): Worker {
     async start() {
       const written = writtenStreams();
       await startAboveStreams(redis, [...new Set([...written.events, ...written.dead])], eventPipeline, logger);
+      if (pipeline.spool !== undefined && spool === undefined) {
+        const settings = pipeline.spool;
+        spool = new Spool({
+          dir: settings.dir,
+          maxBytes: settings.max_bytes,
+          fsync: settings.fsync,
+          fsyncIntervalMs: settings.fsync_interval_ms,
+          logger: spoolLogger,
+          metrics: spoolMetrics,
+        });
+        intake = new SpoolIntake(eventPipeline, spool, spoolMetrics, spoolLogger);
+        eventPipeline.attachSources([intake.pressure]);
+        intake.attachSources(sources);
+      }
       for (const source of sources) {
         try {
           await source.start();
@@ -196,12 +227,20 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     async stop() {
       if (sweepTimer) clearInterval(sweepTimer);
+      const deadlineMs = Date.now() + pipeline.pipeline.shutdown_timeout_seconds * 1000;
       await Promise.allSettled(started.map((s) => s.stop()));
       started = [];
-      const flushed = await eventPipeline.drain(pipeline.pipeline.shutdown_timeout_seconds * 1000);
+      // With the spool, what was read is on disk already: read back what fits before the deadline.
+      await intake?.finish(deadlineMs);
+      const flushed = await eventPipeline.drain(Math.max(0, deadlineMs - Date.now()));
       await Promise.allSettled([...sinks, ...profileSinks, ...(state ? [state] : [])].map((s) => s.close()));
       for (const keyring of keyrings.values()) keyring.close();
-      return flushed;
+      const backlog = intake?.backlog === true;
+      spool?.close();
+      if (spool !== undefined && (!flushed || backlog)) {
+        spoolLogger.warn({ checkpoint: spool.checkpoint }, 'shutdown deadline reached: what was not written stays in the spool for the next start');
+      }
+      return flushed && !backlog;
     },
     addresses() {
       const out: Record<string, { host: string; port: number }> = {};
