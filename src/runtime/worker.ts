@@ -65,6 +65,18 @@ async function startAboveStreams(redis: Redis, streams: readonly string[], pipel
   }
 }
 
+/** Waits for the promises to settle, or `ms`, whichever comes first. */
+async function settledWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Assembles sources → parse → batch → sinks from a validated pipeline. Never listens until start(). */
 export function createWorker(options: WorkerOptions): Worker {
   const { pipeline, redis, logger } = options;
@@ -233,7 +245,11 @@ export function createWorker(options: WorkerOptions): Worker {
       // With the spool, what was read is on disk already: read back what fits before the deadline.
       await intake?.finish(deadlineMs);
       const flushed = await eventPipeline.drain(Math.max(0, deadlineMs - Date.now()));
-      await Promise.allSettled([...sinks, ...profileSinks, ...(state ? [state] : [])].map((s) => s.close()));
+      // A sink may still wait on a frozen Redis: closing gets what is left of the deadline (≥ 1 s).
+      await settledWithin(
+        [...sinks, ...profileSinks, ...(state ? [state] : [])].map((s) => s.close()),
+        Math.max(1000, deadlineMs - Date.now()),
+      );
       for (const keyring of keyrings.values()) keyring.close();
       const backlog = intake?.backlog === true;
       spool?.close();
