@@ -83,9 +83,11 @@ export class SegmentReader {
         return { kind: 'record', record: result.record, segment };
       }
       if (result.kind === 'incomplete' && offset + result.needed <= size) {
-        // The record goes past the chunk: read again from its start, with room for it. (Already read
-        // from its start with room: the file is shorter than its size said; treated as cut short.)
-        if (this.chunkStart !== offset || result.needed > this.chunk.length) {
+        // The record goes past the bytes in the chunk (a chunk boundary, or the file grew since it was
+        // read): read again from its start, with room for it. Already read so and still short: the
+        // file is shorter than its size said; treated as cut short.
+        const loadedFromHere = this.chunkStart === offset && this.chunkLength >= Math.min(this.chunk.length, size - offset);
+        if (!loadedFromHere || result.needed > this.chunk.length) {
           if (result.needed > this.chunk.length) this.chunk = Buffer.allocUnsafe(result.needed);
           this.chunkLength = 0;
           continue;
