@@ -197,7 +197,16 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
           reloader.close();
           await api?.close();
           const flushed = await worker.stop();
-          await redis.quit().catch(() => redis.disconnect());
+          // QUIT waits for Redis's reply: a frozen or gone Redis must not hold the exit.
+          let quitTimer: NodeJS.Timeout | undefined;
+          const quitted = await Promise.race([
+            redis.quit().then(() => true, () => false),
+            new Promise<boolean>((resolve) => {
+              quitTimer = setTimeout(() => resolve(false), 1000);
+            }),
+          ]);
+          clearTimeout(quitTimer);
+          if (!quitted) redis.disconnect();
           if (choice.privateServer) await choice.privateServer.stop();
           return flushed;
         })();

@@ -1,7 +1,8 @@
 // Sliding-window counters: apply 200,000 event updates in batches of 1,000 (denies per source IP
 // over 2,000 addresses, failed logins per user over 500 users), as the state stage would per tick.
 // Reports events/s and script calls/s: combining per (counter, key, bucket) is what keeps the
-// calls far below the events. Prints one JSON line.
+// calls far below the events. Prints one JSON line. Each batch carries a batch sequence (the replay
+// guard: one HGET more per script call); BENCH_NO_REPLAY_GUARD=1 leaves it out, to compare.
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../../dist/src/runtime/redis-server.js';
 import { createCounterStore } from '../../dist/src/state/counters.js';
@@ -21,6 +22,7 @@ function next() {
   return seed;
 }
 
+const guard = process.env.BENCH_NO_REPLAY_GUARD !== '1';
 const server = await startPrivateRedis();
 const redis = new Redis(server.url);
 try {
@@ -46,7 +48,7 @@ try {
     const keysInBatch = new Set(updates.map((u) => `${u.counter.name}|${u.key}`)).size;
     calls += keysInBatch;
     const nowMs = T0 + Math.floor(((base + BATCH) / EVENTS_PER_SECOND_OF_LOG) * 1000);
-    const result = await store.apply(updates, nowMs);
+    const result = guard ? await store.apply(updates, nowMs, { writer: 'bench', seq: base + BATCH }) : await store.apply(updates, nowMs);
     alerts += result.alerts.length;
     late += result.late;
   }
@@ -61,6 +63,7 @@ try {
       script_calls_per_s: Math.round(calls / seconds),
       alerts,
       late,
+      replay_guard: guard,
     }),
   );
 } finally {

@@ -78,6 +78,25 @@ export const runtimeSettingsSchema = z
   })
   .describe('Batching, buffering and retry of the event pipeline.');
 
+export const spoolSettingsSchema = z
+  .strictObject({
+    dir: z.string().min(1).describe('Folder of the spool segment files (created with mode 700). One worker per folder.'),
+    max_bytes: z
+      .int()
+      .min(1 << 20)
+      .max(2 ** 40)
+      .default(1024 * 1024 * 1024)
+      .describe('Most bytes the spool holds on disk. Full: TCP/TLS sockets pause, UDP datagrams are dropped (counted as spool_full).'),
+    fsync: z
+      .enum(['always', 'batch', 'interval', 'never'])
+      .default('batch')
+      .describe('When spooled records are fsynced (a worker crash loses nothing written whatever the policy; this is about power loss): always = every write (each event-loop turn), batch = before each batch goes to Redis and at least every second, interval = every fsync_interval_ms, never = when the OS decides.'),
+    fsync_interval_ms: z.int().min(10).max(60_000).default(1000).describe('fsync period of the interval policy.'),
+  })
+  .describe('Disk spool: a checksummed write-ahead log of everything the sources read, replayed in order after a restart and while Redis was away.');
+
+export type SpoolSettings = z.infer<typeof spoolSettingsSchema>;
+
 const streamName = z
   .string()
   .regex(/^[A-Za-z0-9_.:{}-]{1,128}$/, 'letters, digits and _ . : { } - (after the key prefix)');
@@ -132,6 +151,7 @@ export const pipelineFileSchema = z
   .strictObject({
     redis: redisSettingsSchema.default({ key_prefix: 'fortistream:', connect_timeout_ms: 5000 }),
     pipeline: runtimeSettingsSchema.prefault({}),
+    spool: spoolSettingsSchema.optional(),
     sessions: sessionsSettingsSchema.optional().describe('Identity sessions: which events open, refresh and close them, and their timeouts.'),
     counters: countersSettingsSchema.optional().describe('Sliding-window counters and their thresholds.'),
     audit: auditSettingsSchema.prefault({}),

@@ -25,6 +25,7 @@ export type DeadReasonCode =
   | 'bad_length_prefix'
   | 'frame_truncated_by_peer'
   | 'frame_timeout'
+  | 'spool_corrupt'
   | 'parse_exception';
 
 /** A step's result: the value or a reason, never an exception across a batch. */

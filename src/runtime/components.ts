@@ -13,8 +13,8 @@ import type { CompiledProfile } from '../sanitize/profiles.js';
 import { createRedisStreamsSink } from '../sinks/redis-streams.js';
 import { createSyslogSource } from '../sources/syslog/index.js';
 import { compileRules } from '../state/rules.js';
-import type { StateStageConfig } from '../state/stage.js';
-import type { Sink, Source, SourceContext } from './contracts.js';
+import type { ActionableAlert, StateStageConfig } from '../state/stage.js';
+import type { DeadLetter, Frame, Sink, Source, SourceContext } from './contracts.js';
 import type { EventPipeline } from './pipeline.js';
 import { createProfileSink, keyringOrigin, type KeyringHandle } from './profiles.js';
 import type { RedisTls } from './redis.js';
@@ -26,6 +26,17 @@ export interface ComponentEnv {
   readonly redisTls?: RedisTls | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Name under which the state stage records its applied sequences (replays are skipped). */
+  readonly stateWriter?: string;
+  /** Alerts of counters with an action (see state/stage.ts). */
+  readonly onActionAlerts?: (alerts: readonly ActionableAlert[]) => void;
+}
+
+/** Where sources hand frames: the pipeline itself, or the spool's intake in front of it. */
+export interface FrameIntake {
+  readonly accept: (frame: Frame) => void;
+  readonly acceptOrDrop: (frame: Frame) => void;
+  readonly acceptDead: (letter: DeadLetter) => void;
 }
 
 /** A `sinks:` entry as a Redis Streams sink (stream names get the key prefix). */
@@ -33,7 +44,8 @@ export function buildStreamSink(env: ComponentEnv, prefix: string, name: string,
   return createRedisStreamsSink({
     name,
     redis: env.redis,
-    ...(env.redisUrl !== undefined ? { url: env.redisUrl } : {}),
+    // Explicit ids (the frames' sequences): a retried or replayed batch is not duplicated.
+    ...(env.redisUrl !== undefined ? { url: env.redisUrl, explicitIds: true } : {}),
     ...(env.redisTls !== undefined ? { tls: env.redisTls } : {}),
     settings: {
       ...settings,
@@ -86,10 +98,10 @@ export function stateConfigOf(pipeline: Readonly<PipelineFile>): StateStageConfi
 }
 
 /** A syslog source feeding `eventPipeline` (UDP frames may be dropped when the buffer is full; TCP/TLS pause). */
-export function buildSource(env: ComponentEnv, eventPipeline: EventPipeline, name: string, settings: SourceSettings): Source {
+export function buildSource(env: ComponentEnv, intake: FrameIntake | EventPipeline, name: string, settings: SourceSettings): Source {
   const context: SourceContext = {
-    emit: settings.mode === 'udp' ? eventPipeline.acceptOrDrop : eventPipeline.accept,
-    dead: eventPipeline.acceptDead,
+    emit: settings.mode === 'udp' ? intake.acceptOrDrop : intake.accept,
+    dead: intake.acceptDead,
     logger: env.logger.child({ component: name }),
     metrics: env.metrics.component(name, `syslog_${settings.mode}`),
   };

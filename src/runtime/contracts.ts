@@ -18,6 +18,8 @@ export interface DeadLetter extends FrameOrigin {
   readonly stage: string;
   /** The raw bytes (the sink caps and escapes them). */
   readonly raw: Buffer;
+  /** Its frame's sequence (runtime/sequence.ts), set by the pipeline: decides its stream entry id. */
+  readonly seq?: number;
 }
 
 /** What a source may call. Both calls are synchronous and cheap; the runtime batches. */
@@ -53,4 +55,12 @@ export interface Sink {
 export interface SinkBatch {
   readonly events: readonly NormalizedEvent[];
   readonly dead: readonly DeadLetter[];
+  /**
+   * Set by the pipeline (runtime/sequence.ts): the sequences of `events` (same order), and the lowest
+   * and highest sequence of the batch's frames. They stay the same across retries and spool replays,
+   * so sinks derive idempotent writes from them (entry ids, the state scripts' applied sequence).
+   */
+  readonly eventSeqs?: readonly number[];
+  readonly firstSeq?: number;
+  readonly lastSeq?: number;
 }

@@ -4,6 +4,7 @@ import type { ComponentMetrics } from '../observability/metrics.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import { parseFrame } from '../parse/index.js';
 import type { DeadLetter, Frame, Sink, SinkBatch, Source } from './contracts.js';
+import { FrameSequencer } from './sequence.js';
 
 /**
  * What a sink keeps of one batch's events, taken one event at a time as they are parsed (e.g. their
@@ -11,8 +12,11 @@ import type { DeadLetter, Frame, Sink, SinkBatch, Source } from './contracts.js'
  * and the batch costs what the sink keeps, off the JS heap when that is a Buffer.
  */
 export interface SinkEncoder {
-  /** Takes one event (in order); returns how many bytes the sink now holds for it. */
-  add(event: NormalizedEvent): number;
+  /**
+   * Takes one event (in order) with its frame's sequence (runtime/sequence.ts; the pipeline always
+   * gives it); returns how many bytes the sink now holds for the batch.
+   */
+  add(event: NormalizedEvent, seq?: number): number;
 }
 
 /** A sink that can take events as they arrive (optional capability of a `Sink`). */
@@ -48,10 +52,13 @@ function encoderOf(sink: Sink): SinkEncoder | undefined {
 const HEAP_BYTES_PER_RAW_BYTE = 3;
 
 const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]);
+const NO_SEQS: readonly number[] = Object.freeze([]);
 
 interface PendingBatch extends SinkBatch {
   /** The sink set the batch was cut for (see `reconfigure`). */
   readonly sinks: readonly Sink[];
+  readonly firstSeq: number;
+  readonly lastSeq: number;
   readonly bytes: number;
   readonly eventCount: number;
   /** What each sink is given: the batch itself, or an `EncodedSinkBatch` for sinks that encoded. */
@@ -68,6 +75,13 @@ export interface EventPipelineOptions {
   readonly parseMetrics: ComponentMetrics;
   /** Counters of the buffer between sources and sinks: dropped by reason (`buffer_full`, `shutdown_timeout`). */
   readonly bufferMetrics: ComponentMetrics;
+  /**
+   * Called when a batch is cut, before any sink is given it (the spool records the cut there, so a
+   * replay cuts at the same place): `firstSeq`…`lastSeq` are its frames' sequences.
+   */
+  readonly onCut?: (firstSeq: number, lastSeq: number) => void;
+  /** Called once per batch when every sink confirmed it (`written`) or the shutdown deadline gave it up. */
+  readonly onBatchDone?: (firstSeq: number, lastSeq: number, written: boolean) => void;
 }
 
 /**
@@ -93,7 +107,14 @@ export class EventPipeline {
   private sources: readonly Source[] = [];
 
   private events: NormalizedEvent[] = [];
+  /** Sequences of `events` (kept only with them). */
+  private eventSeqs: number[] = [];
   private dead: DeadLetter[] = [];
+  /** Sequences of the open batch's first and last frame (-1: no frame yet). */
+  private firstSeq = -1;
+  private lastSeq = -1;
+  /** Gives every frame its sequence (entry ids, applied sequences): see runtime/sequence.ts. */
+  readonly sequencer = new FrameSequencer();
   /** Events in the open batch (kept in `events` only when a sink has no encoder). */
   private eventCount = 0;
   /** Per sink (same order as `sinks`), its encoder for the open batch; undefined until the batch opens. */
@@ -118,7 +139,7 @@ export class EventPipeline {
   /** Sink sets replaced by `reconfigure` whose batches are not all written yet. */
   private retired: Array<{ readonly sinks: readonly Sink[]; readonly done: () => void }> = [];
 
-  constructor(options: EventPipelineOptions) {
+  constructor(private readonly options: EventPipelineOptions) {
     this.settings = options.settings;
     this.sinks = options.sinks;
     this.logger = options.logger;
@@ -134,7 +155,7 @@ export class EventPipeline {
 
   /** Accepts a frame from a source that can be paused (TCP, TLS, files). */
   readonly accept = (frame: Frame): void => {
-    this.take(frame);
+    this.take(frame, this.sequencer.next(frame.receivedAtMs));
   };
 
   /** Accepts a frame from a source that cannot be paused (UDP): dropped and counted when the buffer is full. */
@@ -143,16 +164,42 @@ export class EventPipeline {
       this.bufferMetrics.dropped('buffer_full');
       return;
     }
-    this.take(frame);
+    this.take(frame, this.sequencer.next(frame.receivedAtMs));
   };
 
   /** Records a dead letter produced before parsing (framing errors). */
   readonly acceptDead = (letter: DeadLetter): void => {
-    this.dead.push(letter);
+    this.acceptSequencedDead(letter, this.sequencer.next(letter.receivedAtMs));
+  };
+
+  /** Takes a frame whose sequence was given already (the spool: recorded before it is taken). */
+  acceptSequenced(frame: Frame, seq: number): void {
+    this.take(frame, seq);
+  }
+
+  /** `acceptDead` with a sequence given already (the spool). */
+  acceptSequencedDead(letter: DeadLetter, seq: number): void {
+    this.dead.push(letter.seq === seq ? letter : { ...letter, seq });
+    this.noteSeq(seq);
     this.addBytes(letter.raw.length);
     this.parseMetrics.dropped(letter.code);
     this.afterAdd();
-  };
+  }
+
+  /** Closes the open batch now (the spool's replay cuts where the crashed run had cut). */
+  cutNow(): void {
+    this.cut();
+  }
+
+  /** True while the pipeline holds as much as it may (the sources are paused). */
+  get full(): boolean {
+    return this.paused;
+  }
+
+  private noteSeq(seq: number): void {
+    if (this.firstSeq < 0) this.firstSeq = seq;
+    this.lastSeq = seq;
+  }
 
   /** Opens a batch: asks every sink for an encoder; events are kept as objects only if one has none. */
   private open(): (SinkEncoder | undefined)[] {
@@ -162,8 +209,9 @@ export class EventPipeline {
     return encoders;
   }
 
-  private take(frame: Frame): void {
+  private take(frame: Frame, seq: number): void {
     this.unreportedFrames += 1;
+    this.noteSeq(seq);
     const result = parseFrame(frame.data, frame, frame.truncated ? { truncated: true } : undefined);
     if (result.ok) {
       const event = result.event;
@@ -171,11 +219,12 @@ export class EventPipeline {
       let held = 0;
       if (this.keepEvents) {
         this.events.push(event);
+        this.eventSeqs.push(seq);
         held = frame.data.length * HEAP_BYTES_PER_RAW_BYTE;
       }
       for (let i = 0; i < encoders.length; i += 1) {
         const encoder = encoders[i];
-        if (encoder !== undefined) held += encoder.add(event);
+        if (encoder !== undefined) held += encoder.add(event, seq);
       }
       this.eventCount += 1;
       this.unreportedEvents += 1;
@@ -189,6 +238,7 @@ export class EventPipeline {
         reason: result.reason,
         stage: 'parse',
         raw: frame.data,
+        seq,
       });
       this.parseMetrics.dropped(result.code);
       this.addBytes(frame.data.length);
@@ -229,22 +279,30 @@ export class EventPipeline {
     this.reportParseCounts();
     if (this.eventCount === 0 && this.dead.length === 0) return;
     const events: readonly NormalizedEvent[] = this.keepEvents ? this.events : NO_EVENTS;
+    const eventSeqs: readonly number[] = this.keepEvents ? this.eventSeqs : NO_SEQS;
     const dead = this.dead;
     const eventCount = this.eventCount;
     const encoders = this.encoders ?? [];
     const views = new Map<Sink, SinkBatch>();
-    const batch: PendingBatch = { sinks: this.sinks, events, dead, eventCount, bytes: this.batchBytes, views, remaining: [...this.sinks] };
+    const { firstSeq, lastSeq } = this;
+    const batch: PendingBatch = {
+      sinks: this.sinks, events, eventSeqs, dead, eventCount, firstSeq, lastSeq, bytes: this.batchBytes, views, remaining: [...this.sinks],
+    };
     this.sinks.forEach((sink, i) => {
       const encoded = encoders[i];
       if (encoded === undefined) {
         views.set(sink, batch);
       } else {
-        const view: EncodedSinkBatch = { events, dead, encoded, eventCount };
+        const view: EncodedSinkBatch = { events, eventSeqs, dead, encoded, eventCount, firstSeq, lastSeq };
         views.set(sink, view);
       }
     });
+    this.options.onCut?.(firstSeq, lastSeq);
     this.ready.push(batch);
     this.events = [];
+    this.eventSeqs = [];
+    this.firstSeq = -1;
+    this.lastSeq = -1;
     this.dead = [];
     this.eventCount = 0;
     this.encoders = undefined;
@@ -260,7 +318,7 @@ export class EventPipeline {
       const batch = this.ready.shift() as PendingBatch;
       this.writingSinks = batch.sinks;
       this.inFlight += 1;
-      void this.writeWithRetry(batch).finally(() => {
+      void this.writeWithRetry(batch).then((written) => this.options.onBatchDone?.(batch.firstSeq, batch.lastSeq, written)).finally(() => {
         this.inFlight -= 1;
         this.bufferedBytes -= batch.bytes;
         this.pump();
@@ -299,7 +357,8 @@ export class EventPipeline {
     });
   }
 
-  private async writeWithRetry(batch: PendingBatch): Promise<void> {
+  /** Resolves true once every sink confirmed the batch, false when the shutdown deadline gave it up. */
+  private async writeWithRetry(batch: PendingBatch): Promise<boolean> {
     let delay = this.settings.retry_initial_ms;
     for (;;) {
       const results = await Promise.allSettled(batch.remaining.map((sink) => sink.write(batch.views.get(sink) ?? batch)));
@@ -312,13 +371,13 @@ export class EventPipeline {
         }
       });
       batch.remaining = failed;
-      if (failed.length === 0) return;
+      if (failed.length === 0) return true;
       if (this.stopping && Date.now() + delay > this.giveUpAtMs) {
         const lost = batch.eventCount + batch.dead.length;
         this.lostOnShutdown += lost;
         this.bufferMetrics.dropped('shutdown_timeout', lost);
         this.logger.error({ events: lost, sinks: failed.map((s) => s.name) }, 'shutdown deadline reached: batch not written');
-        return;
+        return false;
       }
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, this.settings.retry_max_ms);

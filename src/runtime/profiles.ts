@@ -6,8 +6,9 @@
  * - Keyrings are loaded once per source (several profiles may share a file), watched for changes and
  *   re-read on `reloadKeyrings()` (SIGHUP); a bad new file keeps the keyring in force and is logged.
  * - Each profile has its own pseudonym cache.
- * - With a Redis URL the profile streams get explicit entry ids (`<ms>-<seq>`), so a batch retried
- *   after a lost reply is skipped by Redis instead of duplicated (one writer per profile stream).
+ * - With a Redis URL the profile streams get explicit entry ids (those of the events' frames, see
+ *   runtime/sequence.ts), so a batch retried after a lost reply or replayed from the spool is skipped
+ *   by Redis instead of duplicated (one writer per profile stream).
  */
 
 import type { Redis } from 'ioredis';
@@ -109,6 +110,12 @@ export interface ProfileSinkOptions {
   readonly cacheSize?: number;
 }
 
+/** The sequence fields of a batch, when the pipeline set them. */
+function sequencesOf(batch: SinkBatch): Pick<SinkBatch, 'eventSeqs' | 'firstSeq' | 'lastSeq'> {
+  if (batch.eventSeqs === undefined || batch.firstSeq === undefined || batch.lastSeq === undefined) return {};
+  return { eventSeqs: batch.eventSeqs, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq };
+}
+
 /** A profile as a sink: projection, then the Redis Streams sink with no dead letters. */
 export function createProfileSink(options: ProfileSinkOptions): Sink {
   const { profile, keyring } = options;
@@ -143,7 +150,8 @@ export function createProfileSink(options: ProfileSinkOptions): Sink {
       const event = batch.events[i] as NormalizedEvent;
       events[i] = { fields: projectEvent(event, profile, context), timeMs: event.timeMs };
     }
-    return { events, dead: [] };
+    // The sequences go along: the profile stream's entry ids are those of the events' frames.
+    return { ...sequencesOf(batch), events, dead: [] };
   };
 
   return {

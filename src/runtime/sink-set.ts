@@ -69,6 +69,8 @@ export function createSinkSet(
       metrics: env.metrics.component('state', 'redis'),
       counters: env.metrics,
       logger: stateLogger,
+      ...(env.stateWriter !== undefined ? { writer: env.stateWriter } : {}),
+      ...(env.onActionAlerts !== undefined ? { onActionAlerts: env.onActionAlerts } : {}),
     });
     return state;
   };

@@ -4,9 +4,13 @@ import { RESTART_SECTIONS, diffPipelines, isUnchanged, type PipelineDiff } from 
 import type { PipelineFile } from '../config/pipeline.js';
 import { errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import type { StateStage } from '../state/stage.js';
-import { buildSource, type ComponentEnv } from './components.js';
+import type { ActionableAlert, StateStage } from '../state/stage.js';
+import type { Source } from './contracts.js';
+import { buildSource, type ComponentEnv, type FrameIntake } from './components.js';
 import { EventPipeline } from './pipeline.js';
+import { sequenceAbove } from './sequence.js';
+import { SpoolIntake } from './spool/intake.js';
+import { Spool } from './spool/spool.js';
 import type { RedisTls } from './redis.js';
 import type { KeyringHandle } from './profiles.js';
 import { createSinkSet } from './sink-set.js';
@@ -24,6 +28,8 @@ export interface WorkerOptions {
   readonly metrics?: Metrics;
   /** Open keyrings by origin (`openKeyrings`), for the ml/agent profiles; the worker closes them on stop. */
   readonly keyrings?: ReadonlyMap<string, KeyringHandle>;
+  /** Alerts of counters with an action (see state/stage.ts); must not throw. */
+  readonly onActionAlerts?: (alerts: readonly ActionableAlert[]) => void;
 }
 
 export interface Worker {
@@ -62,15 +68,61 @@ export interface WorkerReconfigureResult {
   readonly problems: readonly string[];
 }
 
+/**
+ * Starts the frame sequences above the last entry id of every stream the worker writes: entry ids come
+ * from them, and Redis takes an id not above a stream's last for a duplicate (a clock that went back,
+ * a stream written before). Redis away: the clock alone (logged).
+ */
+async function startAboveStreams(redis: Redis, streams: readonly string[], pipeline: EventPipeline, logger: Logger): Promise<void> {
+  try {
+    const tops = await Promise.all(streams.map((stream) => redis.xrevrange(stream, '+', '-', 'COUNT', 1)));
+    for (const rows of tops) {
+      const id = rows[0]?.[0];
+      if (id !== undefined) pipeline.sequencer.startAtLeast(sequenceAbove(id));
+    }
+  } catch (error) {
+    logger.warn({ err: errorMessage(error) }, 'cannot read the streams\' last ids; entry ids start from the clock');
+  }
+}
+
+/** Waits for the promises to settle, or `ms`, whichever comes first. */
+async function settledWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Assembles sources → parse → batch → sinks from a validated pipeline. Never listens until start(). */
 export function createWorker(options: WorkerOptions): Worker {
   const { redis, logger } = options;
   const metrics = options.metrics ?? createMetrics();
   let config = options.pipeline;
-  const env: ComponentEnv = { redis, redisUrl: options.redisUrl, redisTls: options.redisTls, logger, metrics };
+  const env: ComponentEnv = {
+    redis,
+    redisUrl: options.redisUrl,
+    redisTls: options.redisTls,
+    logger,
+    metrics,
+    // One writer per sinks stream: its name tells this worker's applied sequences from others' (fixed at start).
+    stateWriter: config.redis.key_prefix + (Object.values(config.sinks)[0]?.stream ?? 'events'),
+    ...(options.onActionAlerts !== undefined ? { onActionAlerts: options.onActionAlerts } : {}),
+  };
   const sinkSet = createSinkSet(env, config, options.keyrings);
 
+  // The disk spool (opened at start, not reloadable): every frame is logged there first, see spool/intake.ts.
+  let spool: Spool | undefined;
+  let intake: SpoolIntake | undefined;
+  const spoolLogger = logger.child({ component: 'spool' });
+  const spoolMetrics = metrics.component('spool', 'disk');
+
   const eventPipeline = new EventPipeline({
+    onCut: (_firstSeq, lastSeq) => spool?.cut(lastSeq),
+    onBatchDone: (_firstSeq, lastSeq, written) => spool?.batchDone(lastSeq, written),
     settings: config.pipeline,
     sinks: sinkSet.list(),
     logger: logger.child({ component: 'pipeline' }),
@@ -78,10 +130,32 @@ export function createWorker(options: WorkerOptions): Worker {
     bufferMetrics: metrics.component('buffer', 'memory'),
   });
 
+  // Sources hand frames to the spool's intake when the spool is on, else straight to the pipeline.
+  const spooled = config.spool !== undefined;
+  const ingress: FrameIntake = {
+    accept: (frame) => (intake ? intake.accept(frame) : eventPipeline.accept(frame)),
+    acceptOrDrop: (frame) => (intake ? intake.acceptOrDrop(frame) : eventPipeline.acceptOrDrop(frame)),
+    acceptDead: (letter) => (intake ? intake.acceptDead(letter) : eventPipeline.acceptDead(letter)),
+  };
+  let currentSources: readonly Source[] = [];
   const sourceSet = createSourceSet(config.sources, {
-    create: (name, settings) => buildSource(env, eventPipeline, name, settings),
-    onChange: (sources) => eventPipeline.attachSources(sources),
+    create: (name, settings) => buildSource(env, spooled ? ingress : eventPipeline, name, settings),
+    onChange: (sources) => {
+      currentSources = sources;
+      // With the spool, the pipeline pauses the intake (which reads back later); the spool pauses the sockets when full.
+      if (spooled) intake?.attachSources(sources);
+      else eventPipeline.attachSources(sources);
+    },
   });
+
+  const writtenStreams = (): { events: string[]; dead: string[] } => {
+    const prefix = config.redis.key_prefix;
+    const values = Object.values(config.sinks);
+    return {
+      events: [...values.map((s) => prefix + s.stream), ...sinkSet.profiles().map((p) => p.stream)],
+      dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
+    };
+  };
 
   let running = false;
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -146,6 +220,22 @@ export function createWorker(options: WorkerOptions): Worker {
       return config;
     },
     async start() {
+      const written = writtenStreams();
+      await startAboveStreams(redis, [...new Set([...written.events, ...written.dead])], eventPipeline, logger);
+      if (config.spool !== undefined && spool === undefined) {
+        const settings = config.spool;
+        spool = new Spool({
+          dir: settings.dir,
+          maxBytes: settings.max_bytes,
+          fsync: settings.fsync,
+          fsyncIntervalMs: settings.fsync_interval_ms,
+          logger: spoolLogger,
+          metrics: spoolMetrics,
+        });
+        intake = new SpoolIntake(eventPipeline, spool, spoolMetrics, spoolLogger);
+        eventPipeline.attachSources([intake.pressure]);
+        intake.attachSources(currentSources);
+      }
       await sourceSet.start();
       running = true;
       syncSweeping();
@@ -153,11 +243,20 @@ export function createWorker(options: WorkerOptions): Worker {
     async stop() {
       running = false;
       syncSweeping();
+      const deadlineMs = Date.now() + config.pipeline.shutdown_timeout_seconds * 1000;
       await reconfiguring.catch(() => undefined);
       await sourceSet.stop();
-      const flushed = await eventPipeline.drain(config.pipeline.shutdown_timeout_seconds * 1000);
-      await sinkSet.close();
-      return flushed;
+      // With the spool, what was read is on disk already: read back what fits before the deadline.
+      await intake?.finish(deadlineMs);
+      const flushed = await eventPipeline.drain(Math.max(0, deadlineMs - Date.now()));
+      // A sink may still wait on a frozen Redis: closing gets what is left of the deadline (≥ 1 s).
+      await settledWithin([sinkSet.close()], Math.max(1000, deadlineMs - Date.now()));
+      const backlog = intake?.backlog === true;
+      spool?.close();
+      if (spool !== undefined && (!flushed || backlog)) {
+        spoolLogger.warn({ checkpoint: spool.checkpoint }, 'shutdown deadline reached: what was not written stays in the spool for the next start');
+      }
+      return flushed && !backlog;
     },
     addresses() {
       const out: Record<string, { host: string; port: number }> = {};
@@ -167,14 +266,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
       return out;
     },
-    streams() {
-      const prefix = config.redis.key_prefix;
-      const values = Object.values(config.sinks);
-      return {
-        events: [...values.map((s) => prefix + s.stream), ...sinkSet.profiles().map((p) => p.stream)],
-        dead: [...new Set(values.map((s) => prefix + s.dead_letter_stream))],
-      };
-    },
+    streams: writtenStreams,
     namedStreams() {
       const prefix = config.redis.key_prefix;
       const out: Record<string, string> = {};

@@ -8,9 +8,8 @@ import type { NormalizedEvent } from '../parse/event.js';
 import type { DeadLetter, SinkBatch } from '../runtime/contracts.js';
 import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
 import { safeRawText } from './escape.js';
-import { RespConnection, type ReplyError, type RespTlsOptions } from './resp/connection.js';
-import type { EncodedBatch, IdRange } from './resp/encode.js';
-import { RespXaddWriter } from './resp/xadd-writer.js';
+import { createRespBatchWriter } from './resp/batch-writer.js';
+import type { RespTlsOptions } from './resp/connection.js';
 
 export const redisStreamsSinkSchema = z.strictObject({
   type: z.literal('redis_streams').describe('Writes events to a Redis Stream (XADD), dead letters to another'),
@@ -79,8 +78,10 @@ export interface RedisStreamsSinkOptions {
   /** TLS options for a `rediss://` url (ca, cert, key, rejectUnauthorized, servername). */
   tls?: RespTlsOptions;
   /**
-   * `resp` only: entries get explicit ids `<ms>-<seq>` (strictly increasing per sink, kept across the
-   * retries of one batch), so a retried batch whose entries already landed is skipped, not duplicated.
+   * `resp` only: entries get explicit ids, so a batch sent again (a retry after a lost reply, a spool
+   * replay after a restart) is skipped by Redis, not duplicated: the id of each entry's frame
+   * (runtime/sequence.ts) for batches of the pipeline, else this sink's own `<ms>-<seq>` counter.
+   * The sink must be its streams' only writer (see resp/batch-writer.ts).
    */
   explicitIds?: boolean;
   /** Benchmarks and tests only, `resp`: `MAXLEN ~` on every XADD (`each`, default) or on the last of a trip. */
@@ -317,9 +318,13 @@ export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Encodi
           ...(options.tls ? { tls: options.tls } : {}),
           explicitIds: options.explicitIds === true,
           trim: options.respTrim ?? 'each',
-          settings,
+          stream: { key: settings.stream, maxLen: settings.max_len },
+          deadStream: { key: settings.dead_letter_stream, maxLen: settings.dead_letter_max_len },
+          perTrip: settings.batch_max_events,
           redis,
+          deadFields: (letter) => deadLetterFields(letter, settings.max_raw_bytes),
           failure,
+          duplicates: (count) => metrics.dropped('duplicate', count),
           latency,
         })
       : undefined;
@@ -332,7 +337,7 @@ export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Encodi
     async write(batch: SinkBatch): Promise<void> {
       if (resp !== undefined && isEncodedBatch(batch) && resp.owns(batch.encoded)) {
         if (batch.eventCount === 0 && batch.dead.length === 0) return;
-        const bytes = await resp.writeEncoded(batch.encoded, batch.dead);
+        const bytes = await resp.writeEncoded(batch, batch.encoded);
         metrics.sentEvents(batch.eventCount);
         metrics.sentBytes(bytes);
         return;
@@ -366,266 +371,4 @@ export function createRedisStreamsSink(options: RedisStreamsSinkOptions): Encodi
       await resp?.close();
     },
   };
-}
-
-/** Redis's reply when an explicit id is not above the stream's last one (the entry is already there). */
-const ID_NOT_ABOVE_TOP = 'equal or smaller than the target stream top item';
-
-interface RespBatchWriterOptions {
-  url: string;
-  tls?: RespTlsOptions;
-  explicitIds: boolean;
-  trim: 'each' | 'last';
-  settings: RedisStreamsSinkSettings;
-  redis: Redis;
-  failure(events: number, dead: number, cause: unknown): RedisStreamsSinkError;
-  latency: { observe(seconds: number): void } | undefined;
-}
-
-/** Ids given to one batch on its first attempt, reused by its retries. */
-interface BatchIds {
-  readonly events: IdRange;
-  readonly dead: IdRange;
-  attempts: number;
-}
-
-function shifted(range: IdRange | undefined, by: number): IdRange | undefined {
-  return range === undefined ? undefined : { ms: range.ms, firstSeq: range.firstSeq + by };
-}
-
-function idBefore(a: IdRange, b: IdRange): boolean {
-  return a.ms < b.ms || (a.ms === b.ms && a.firstSeq < b.firstSeq);
-}
-
-/**
- * A batch's events encoded as XADDs as they arrive (the pipeline then drops the event objects at once):
- * trips of at most the sink's `batch_max_events` entries, each in its own buffer, kept until Redis
- * confirmed the whole batch (a failed batch is sent again as is).
- */
-class RespEventEncoder implements SinkEncoder {
-  readonly trips: { readonly out: EncodedBatch; count: number }[] = [];
-  count = 0;
-  /** Set once the batch was written and its buffers went back to the writer. */
-  released = false;
-  private current: { readonly out: EncodedBatch; count: number } | undefined;
-
-  constructor(
-    readonly writer: RespXaddWriter,
-    private readonly perTrip: number,
-  ) {}
-
-  add(event: NormalizedEvent): number {
-    let trip = this.current;
-    if (trip === undefined || trip.count === this.perTrip) {
-      trip = { out: this.writer.tripBuffer(this.perTrip), count: 0 };
-      this.trips.push(trip);
-      this.current = trip;
-    }
-    const before = trip.out.length;
-    this.writer.appendEvent(trip.out, event.fields);
-    trip.count += 1;
-    this.count += 1;
-    return trip.out.length - before;
-  }
-}
-
-interface RespBatchWriter {
-  write(batch: SinkBatch): Promise<number>;
-  /** An encoder for the next batch, or undefined when entries cannot be encoded ahead (explicit ids, trim `last`). */
-  encoder(): RespEventEncoder | undefined;
-  owns(encoder: SinkEncoder): encoder is RespEventEncoder;
-  writeEncoded(encoded: RespEventEncoder, dead: readonly DeadLetter[]): Promise<number>;
-  close(): Promise<void>;
-}
-
-/**
- * The `resp` strategy: the sink's own connection, one encoded buffer per trip. With explicit ids, a
- * batch that failed must be written again before any later batch (else a later batch's higher ids would
- * make the failed one's entries look already written): later batches are refused until it succeeds.
- */
-function createRespBatchWriter(options: RespBatchWriterOptions): RespBatchWriter {
-  const { settings, failure, latency, explicitIds, redis } = options;
-  const connection = new RespConnection({ url: options.url, ...(options.tls ? { tls: options.tls } : {}) });
-  const writer = new RespXaddWriter(
-    connection,
-    { key: settings.stream, maxLen: settings.max_len, trim: options.trim },
-    { key: settings.dead_letter_stream, maxLen: settings.dead_letter_max_len, trim: options.trim },
-  );
-  const perTrip = settings.batch_max_events;
-
-  const assigned = new WeakMap<SinkBatch, BatchIds>();
-  const unconfirmed: { batch: SinkBatch; first: IdRange }[] = [];
-  let lastMs = 0;
-  let nextSeq = 0;
-  let seeded: Promise<void> | undefined;
-
-  /** `count` consecutive ids, all above every id this sink handed out before. */
-  function allocate(count: number): IdRange {
-    const now = Date.now();
-    if (now > lastMs) {
-      lastMs = now;
-      nextSeq = 0;
-    }
-    const range = { ms: lastMs, firstSeq: nextSeq };
-    nextSeq += count;
-    return range;
-  }
-
-  /** Starts the id counter above the streams' last ids (a restarted worker, a clock that went back). */
-  async function seedFromStreams(): Promise<void> {
-    for (const key of [settings.stream, settings.dead_letter_stream]) {
-      const rows = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
-      const id = rows[0]?.[0];
-      if (id === undefined) continue;
-      const [msText = '0', seqText = '0'] = id.split('-');
-      const ms = Number(msText);
-      const seq = Number(seqText);
-      if (ms > lastMs) {
-        lastMs = ms;
-        nextSeq = seq + 1;
-      } else if (ms === lastMs) {
-        nextSeq = Math.max(nextSeq, seq + 1);
-      }
-    }
-  }
-
-  async function idsFor(batch: SinkBatch): Promise<BatchIds> {
-    const oldest = unconfirmed[0];
-    if (oldest !== undefined && oldest.batch !== batch) {
-      throw failure(
-        batch.events.length,
-        batch.dead.length,
-        new Error('an earlier batch failed and must be written first (explicit ids keep the stream order)'),
-      );
-    }
-    try {
-      seeded ??= seedFromStreams();
-      await seeded;
-    } catch (error) {
-      seeded = undefined;
-      throw failure(batch.events.length, batch.dead.length, error);
-    }
-    let ids = assigned.get(batch);
-    if (ids === undefined) {
-      ids = { events: allocate(batch.events.length), dead: allocate(batch.dead.length), attempts: 0 };
-      assigned.set(batch, ids);
-    }
-    return ids;
-  }
-
-  function markUnconfirmed(batch: SinkBatch, ids: BatchIds): void {
-    if (unconfirmed.some((entry) => entry.batch === batch)) return;
-    let at = unconfirmed.length;
-    while (at > 0 && idBefore(ids.events, (unconfirmed[at - 1] as { first: IdRange }).first)) at -= 1;
-    unconfirmed.splice(at, 0, { batch, first: ids.events });
-  }
-
-  /** Writes one trip; returns the events' byte count or throws the sink error. */
-  async function trip(
-    events: readonly NormalizedEvent[],
-    dead: readonly DeadLetter[],
-    ids: BatchIds | undefined,
-    from: number,
-    retry: boolean,
-  ): Promise<number> {
-    const eventFields: EntryFields[] = new Array<EntryFields>(events.length);
-    for (let i = 0; i < events.length; i += 1) eventFields[i] = (events[i] as NormalizedEvent).fields;
-    const deadFields = dead.map((letter) => deadLetterFields(letter, settings.max_raw_bytes));
-    const started = process.hrtime.bigint();
-    let result;
-    try {
-      result = await writer.write(eventFields, deadFields, shifted(ids?.events, from), shifted(ids?.dead, from));
-    } catch (error) {
-      throw failure(events.length, dead.length, error);
-    }
-    latency?.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    const errors = ids !== undefined && retry ? result.errors.filter((e) => !e.message.includes(ID_NOT_ABOVE_TOP)) : result.errors;
-    if (errors.length > 0) throw failure(events.length, dead.length, new Error(describeErrors(errors, events.length)));
-    return result.eventBytes;
-  }
-
-  /** Sends one pre-encoded trip with its dead letters; returns the events' byte count or throws the sink error. */
-  async function encodedTrip(
-    trip: { readonly out: EncodedBatch; count: number } | undefined,
-    dead: readonly DeadLetter[],
-  ): Promise<number> {
-    const count = trip?.count ?? 0;
-    const deadFields = dead.map((letter) => deadLetterFields(letter, settings.max_raw_bytes));
-    const started = process.hrtime.bigint();
-    let result;
-    try {
-      result = await writer.writeEncoded(trip?.out, count, deadFields);
-    } catch (error) {
-      throw failure(count, dead.length, error);
-    }
-    latency?.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    if (result.errors.length > 0) throw failure(count, dead.length, new Error(describeErrors(result.errors, count)));
-    return result.eventBytes;
-  }
-
-  const encodeAhead = !explicitIds && options.trim === 'each';
-
-  return {
-    encoder: () => (encodeAhead ? new RespEventEncoder(writer, perTrip) : undefined),
-    owns: (encoder: SinkEncoder): encoder is RespEventEncoder =>
-      encoder instanceof RespEventEncoder && encoder.writer === writer,
-    async writeEncoded(encoded: RespEventEncoder, dead: readonly DeadLetter[]): Promise<number> {
-      if (encoded.released) throw failure(encoded.count, dead.length, new Error('batch was already written'));
-      const trips = Math.max(encoded.trips.length, Math.ceil(dead.length / perTrip));
-      let bytes = 0;
-      for (let t = 0; t < trips; t += 1) {
-        // Over-sized batch: several round trips, in order, so the entries keep the batch's order.
-        const deadPart = trips === 1 ? dead : dead.slice(t * perTrip, (t + 1) * perTrip);
-        bytes += await encodedTrip(encoded.trips[t], deadPart);
-      }
-      // Confirmed: the buffers are reused by later batches (a failed batch keeps them for its retry).
-      encoded.released = true;
-      for (const trip of encoded.trips) writer.release(trip.out);
-      return bytes;
-    },
-    async write(batch: SinkBatch): Promise<number> {
-      const { events, dead } = batch;
-      const ids = explicitIds ? await idsFor(batch) : undefined;
-      const retry = ids !== undefined && ids.attempts > 0;
-      if (ids !== undefined) ids.attempts += 1;
-      let bytes = 0;
-      try {
-        if (events.length <= perTrip && dead.length <= perTrip) {
-          bytes = await trip(events, dead, ids, 0, retry);
-        } else {
-          // Over-sized batch: several round trips, in order, so the entries keep the batch's order.
-          const trips = Math.ceil(Math.max(events.length, dead.length) / perTrip);
-          for (let t = 0; t < trips; t += 1) {
-            const from = t * perTrip;
-            bytes += await trip(events.slice(from, from + perTrip), dead.slice(from, from + perTrip), ids, from, retry);
-          }
-        }
-      } catch (error) {
-        if (ids !== undefined) {
-          if (!retry && error instanceof RedisStreamsSinkError && error.message.includes(ID_NOT_ABOVE_TOP)) {
-            // The stream is ahead of our counter (another writer, a clock that went back): new ids next time.
-            assigned.delete(batch);
-            seeded = undefined;
-          } else {
-            markUnconfirmed(batch, ids);
-          }
-        }
-        throw error;
-      }
-      if (ids !== undefined) {
-        const index = unconfirmed.findIndex((entry) => entry.batch === batch);
-        if (index >= 0) unconfirmed.splice(index, 1);
-      }
-      return bytes;
-    },
-    close: () => connection.close(),
-  };
-}
-
-/** The first error reply's text, and how many more there were. */
-function describeErrors(errors: readonly ReplyError[], events: number): string {
-  const first = errors[0] as ReplyError;
-  const what = first.index < events ? `event #${first.index}` : `dead letter #${first.index - events}`;
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more error replies)` : '';
-  return `${first.message} (XADD of ${what})${more}`;
 }

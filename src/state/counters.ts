@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis';
 import { checkScriptReply } from './errors.js';
-import { createStateKeys, type StateKeyOptions, type StateKeys } from './keys.js';
+import { appliedSeqField, createStateKeys, type StateKeyOptions, type StateKeys } from './keys.js';
 import { replyArray, replyNumber, replyString } from './reply.js';
 import { defineStateCommands, type StateRedis } from './script-loader.js';
 
@@ -50,6 +50,19 @@ export interface CounterApplyResult {
   readonly applied: number;
   /** Updates (events) too old to apply: the `late` metric. */
   readonly late: number;
+  /** Updates (events) skipped because their batch was applied already (see `CounterBatchSeq`). */
+  readonly replayed: number;
+}
+
+/**
+ * Makes `apply` idempotent: each counter key remembers the last batch sequence its writer applied
+ * (hash field `seq:<writer>`), and a call at or below it changes nothing. The sequence is the batch's
+ * last frame's (runtime/sequence.ts), the same on every retry and spool replay of the batch.
+ */
+export interface CounterBatchSeq {
+  /** Who writes (one sequence per writer: two workers counting into the same keys do not collide). */
+  readonly writer: string;
+  readonly seq: number;
 }
 
 export interface CounterBucket {
@@ -78,7 +91,7 @@ export interface CounterStore {
    * script call per (counter, key) goes out, pipelined. `nowMs` is the event-time high-water mark
    * (raised to the newest event of the batch).
    */
-  apply(updates: readonly CounterUpdate[], nowMs: number): Promise<CounterApplyResult>;
+  apply(updates: readonly CounterUpdate[], nowMs: number, batch?: CounterBatchSeq): Promise<CounterApplyResult>;
   /** The current window of one key (plain read, no script). */
   read(counter: CounterSpec, key: string, nowMs: number): Promise<CounterReading>;
   /** Key values that currently have buckets (SCAN on every node of a cluster). */
@@ -137,7 +150,10 @@ export interface CounterCall {
  * (sum, first, last), and each (counter, key) becomes one script call. `nowMs` is raised to the
  * newest event time in the batch.
  */
-export function planCounterCalls(updates: readonly CounterUpdate[], nowMs: number): CounterCall[] {
+export function planCounterCalls(updates: readonly CounterUpdate[], nowMs: number, batch?: CounterBatchSeq): CounterCall[] {
+  if (batch !== undefined && !Number.isSafeInteger(batch.seq)) throw new RangeError('batch seq must be a safe integer');
+  const seqField = batch === undefined ? '' : appliedSeqField(batch.writer);
+  const seq = batch === undefined ? 0 : batch.seq;
   const timesBySpec = new Map<CounterSpec, CounterTimes>();
   const batches = new Map<string, KeyBatch>();
   let highWater = nowMs;
@@ -178,6 +194,7 @@ export function planCounterCalls(updates: readonly CounterUpdate[], nowMs: numbe
       batch.buckets.size,
     ];
     for (const [start, bucket] of batch.buckets) argv.push(start, bucket.increment, bucket.firstMs, bucket.lastMs);
+    argv.push(seqField, seq);
     return { spec: batch.spec, key: batch.key, buckets: batch.buckets, argv };
   });
 }
@@ -215,9 +232,9 @@ export function createCounterStore(redis: StateRedis, options: StateKeyOptions =
 
   return {
     layout: keys,
-    async apply(updates, nowMs) {
-      const plan = planCounterCalls(updates, nowMs);
-      if (plan.length === 0) return { alerts: [], applied: 0, late: 0 };
+    async apply(updates, nowMs, batchSeq) {
+      const plan = planCounterCalls(updates, nowMs, batchSeq);
+      if (plan.length === 0) return { alerts: [], applied: 0, late: 0, replayed: 0 };
       const calls = plan.map(
         (call) => [keys.counterBuckets(call.spec.name, call.key), keys.counterAlert(call.spec.name, call.key), ...call.argv] as const,
       );
@@ -226,10 +243,15 @@ export function createCounterStore(redis: StateRedis, options: StateKeyOptions =
       const alerts: CounterAlert[] = [];
       let applied = 0;
       let late = 0;
+      let replayed = 0;
       replies.forEach((reply, index) => {
         const batch = plan[index];
         if (!batch) return;
         const items = replyArray('counter-add', checkScriptReply('counter-add', reply));
+        if (replyNumber('counter-add', items[0]) === -1) {
+          for (const bucket of batch.buckets.values()) replayed += bucket.events;
+          return;
+        }
         let lateEvents = 0;
         for (const item of items.slice(7)) lateEvents += batch.buckets.get(replyNumber('counter-add', item))?.events ?? 0;
         let events = 0;
@@ -250,7 +272,7 @@ export function createCounterStore(redis: StateRedis, options: StateKeyOptions =
           });
         }
       });
-      return { alerts, applied, late };
+      return { alerts, applied, late, replayed };
     },
 
     async read(counter, key, nowMs) {

@@ -16,6 +16,12 @@
  * | `P{A}:list:<name>`                   | zset   | address list (feeds): address → expires-at ms      |
  * | `P` + `counter:{<name>|<key>}`       | hash   | sliding-window buckets of one counter key          |
  * | `P` + `counter:{<name>|<key>}:alert` | string | alert marker: last bucket of the alerted window    |
+ * | `P{A}:applied`                       | hash   | writer → last frame sequence its session ops applied|
+ *
+ * Replays (runtime/sequence.ts): a counter's bucket hash also holds `seq:<writer>`, the last batch
+ * sequence that writer applied to it, and `P{A}:applied` the last sequence of the session changes
+ * each writer applied, so a batch sent again (lost reply, spool replay) is not applied twice. The
+ * writer is the worker's sinks stream (one writer per stream).
  *
  * Why one hash tag for all identity keys: a session and its indices (by IP, by user, by device,
  * by external id, expiry) change together in one Lua script, and an IP index and a user index have
@@ -96,6 +102,14 @@ export interface StateKeys {
   counterScanPattern(counter: string): string;
   /** Inverse of `counterBuckets` for keys returned by the scan pattern; undefined for other keys. */
   counterKeyFromBucketsKey(counter: string, redisKey: string): string | undefined;
+}
+
+/**
+ * The field of a counter's bucket hash (and of `P{A}:applied`) holding a writer's last applied
+ * sequence. Its third character on is never a number, so the scripts never take it for a bucket.
+ */
+export function appliedSeqField(writer: string): string {
+  return `seq:${writer}`;
 }
 
 /** Escapes glob metacharacters for SCAN MATCH. */

@@ -22,7 +22,8 @@ export interface SessionStoreOptions extends StateKeyOptions {
   readonly auditRefresh?: boolean;
 }
 
-export type SessionOpenStatus = 'opened' | 'replaced' | 'duplicate' | 'stale' | 'expired';
+/** `replayed`: the change was applied before (its sequence is at or below the writer's, see applyOps). */
+export type SessionOpenStatus = 'opened' | 'replaced' | 'duplicate' | 'stale' | 'expired' | 'replayed';
 
 export interface SessionOpenResult {
   readonly status: SessionOpenStatus;
@@ -71,6 +72,16 @@ export interface SessionSweepResult {
   readonly more: boolean;
 }
 
+/**
+ * Makes `applyOps` idempotent: `seqs[i]` is op i's event's frame sequence (runtime/sequence.ts,
+ * non-decreasing), and `P{A}:applied` keeps the last one `writer` applied; an op at or below it
+ * was applied already (a retry after a lost reply, a spool replay) and is skipped, audit included.
+ */
+export interface SessionReplayGuard {
+  readonly writer: string;
+  readonly seqs: readonly number[];
+}
+
 export interface SessionStore {
   /** The key layout this store uses (see keys.ts). */
   readonly layout: StateKeys;
@@ -89,7 +100,7 @@ export interface SessionStore {
    * Opens and closes in the given order, all in one pipeline (one round trip): a batch's logins and
    * logouts keep their order because Redis runs the scripts in the order they were sent.
    */
-  applyOps(ops: readonly SessionChange[], nowMs: number): Promise<SessionChangeResult[]>;
+  applyOps(ops: readonly SessionChange[], nowMs: number, replay?: SessionReplayGuard): Promise<SessionChangeResult[]>;
   revoke(selector: SessionRevokeSelector, nowMs: number, reason: string, actor: string): Promise<Session[]>;
   /** Expires up to `limit` due sessions (expires_ms ≤ nowMs), auditing each. */
   sweep(nowMs: number, limit?: number): Promise<SessionSweepResult>;
@@ -122,7 +133,7 @@ function parseOpenReply(reply: unknown): SessionOpenResult {
   const script = 'session-open';
   const items = replyArray(script, checkScriptReply(script, reply));
   const status = replyString(script, items[0]);
-  if (status !== 'opened' && status !== 'replaced' && status !== 'duplicate' && status !== 'stale' && status !== 'expired') {
+  if (status !== 'opened' && status !== 'replaced' && status !== 'duplicate' && status !== 'stale' && status !== 'expired' && status !== 'replayed') {
     throw new Error(`${script}: unknown status ${status}`);
   }
   return {
@@ -199,11 +210,28 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
    * Sends changes (each the values `openArgs` / `closeArgs` build) through session-apply-2, in
    * order, CHANGES_PER_CALL per call and all calls in one pipeline; returns one reply per change.
    */
-  const applyChanges = async (changes: readonly (readonly (string | number)[])[], nowMs: number): Promise<unknown[]> => {
+  const applyChanges = async (
+    changes: readonly (readonly (string | number)[])[],
+    nowMs: number,
+    replay?: SessionReplayGuard,
+  ): Promise<unknown[]> => {
     const pipeline = redis.pipeline();
-    for (let start = 0; start < changes.length; start += CHANGES_PER_CALL) {
-      const chunk = changes.slice(start, start + CHANGES_PER_CALL);
-      pipeline.fortistreamSessionApply(keys.expiry, keys.auditStream, keys.sessionBase, nowMs, graceMs, auditMaxLen, chunk.length, ...chunk.flat());
+    const writer = replay?.writer ?? '';
+    const seqs = replay?.seqs;
+    if (seqs !== undefined && seqs.length !== changes.length) throw new RangeError('one sequence per session change');
+    let start = 0;
+    while (start < changes.length) {
+      let end = Math.min(start + CHANGES_PER_CALL, changes.length);
+      // One event's changes share a sequence: never split them over two calls (see session-apply-2).
+      while (seqs !== undefined && end < changes.length && seqs[end] === seqs[end - 1]) end += 1;
+      const argv: (string | number)[] = [];
+      for (let i = start; i < end; i += 1) {
+        const change = changes[i] as readonly (string | number)[];
+        argv.push(change[0] as string, seqs?.[i] ?? 0);
+        for (let v = 1; v < change.length; v += 1) argv.push(change[v] as string | number);
+      }
+      pipeline.fortistreamSessionApply(keys.expiry, keys.auditStream, keys.sessionBase, nowMs, graceMs, auditMaxLen, writer, end - start, ...argv);
+      start = end;
     }
     const replies: unknown[] = [];
     for (const reply of await execPipeline(pipeline)) replies.push(...replyArray('session-apply', checkScriptReply('session-apply', reply)));
@@ -286,11 +314,11 @@ export function createSessionStore(redis: StateRedis, options: SessionStoreOptio
       return parseCloseReply(reply);
     },
 
-    async applyOps(ops, nowMs) {
+    async applyOps(ops, nowMs, replay) {
       if (ops.length === 0) return [];
       requireInteger('nowMs', nowMs, 0);
       const changes = ops.map((op) => (op.kind === 'open' ? openArgs(op.input) : closeArgs(op.selector, op.eventTimeMs, op.reason)));
-      const replies = await applyChanges(changes, nowMs);
+      const replies = await applyChanges(changes, nowMs, replay);
       return ops.map((op, index): SessionChangeResult =>
         op.kind === 'open'
           ? { kind: 'open', result: parseOpenReply(replies[index]) }

@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
 import type { SinkBatch } from '../runtime/contracts.js';
 import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
-import { createCounterStore, type CounterAlert } from './counters.js';
+import { createCounterStore, type CounterAlert, type CounterBatchSeq } from './counters.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
-import { createSessionStore, type SessionStore } from './sessions.js';
+import { createSessionStore, type SessionReplayGuard, type SessionStore } from './sessions.js';
 import type { CounterActionSettings } from './rules-schema.js';
 
 /** An alert whose counter declares an action, with the devices (observer serial/name) that logged its events. */
@@ -40,6 +40,12 @@ export interface StateStageOptions extends StateStageConfig {
    * Called after the alerts are written; must not throw (it owns retries: see alert-actions.ts).
    */
   readonly onActionAlerts?: (alerts: readonly ActionableAlert[]) => void;
+  /**
+   * Who writes (the worker's sinks stream): with it, batches carrying sequences (the pipeline's) are
+   * applied once however often they are sent (counters and sessions remember the writer's last
+   * applied sequence). Without it nothing is remembered.
+   */
+  readonly writer?: string;
 }
 
 /**
@@ -49,12 +55,16 @@ export interface StateStageOptions extends StateStageConfig {
  */
 class RulePlanEncoder implements SinkEncoder {
   readonly plan: RuleBatchResult = { sessionOps: [], refreshes: [], counterUpdates: [] };
+  /** The frame sequence of each session op's event (same order as plan.sessionOps). */
+  readonly opSeqs: number[] = [];
   private bytes = 0;
   /** The configuration in force when the batch opened: the batch is applied with it, even after a reload. */
   constructor(readonly generation: Generation) {}
-  add(event: NormalizedEvent): number {
+  add(event: NormalizedEvent, seq = 0): number {
     const before = this.plan.sessionOps.length + this.plan.refreshes.length + this.plan.counterUpdates.length;
+    const opsBefore = this.plan.sessionOps.length;
     this.generation.rules.evaluateInto(event, this.plan);
+    for (let i = opsBefore; i < this.plan.sessionOps.length; i += 1) this.opSeqs.push(seq);
     const after = this.plan.sessionOps.length + this.plan.refreshes.length + this.plan.counterUpdates.length;
     // An op or update is a small object with a few short strings.
     this.bytes += (after - before) * PLAN_ITEM_BYTES;
@@ -112,12 +122,22 @@ export function createStateStage(options: StateStageOptions): StateStage {
   const skewMs = options.maxClockSkewMs ?? 300_000;
   let eventClockMs = 0;
   let chain: Promise<void> = Promise.resolve();
+  const writer = options.writer;
+  const planned = new WeakMap<SinkBatch, RulePlanEncoder>();
+  // Batches in the order first given, and those whose last attempt failed: a later batch waits for
+  // an earlier failed one (a logout must not overtake its login, and a replayed sequence below the
+  // applied one would be skipped).
+  const order = new WeakMap<SinkBatch, number>();
+  let nextOrder = 0;
+  const failed = new Map<SinkBatch, number>();
 
-  const applySessionOps = async (sessions: SessionStore, ops: readonly SessionOp[], nowMs: number): Promise<void> => {
-    const results = await sessions.applyOps(ops, nowMs);
+  const applySessionOps = async (sessions: SessionStore, ops: readonly SessionOp[], nowMs: number, replay: SessionReplayGuard | undefined): Promise<void> => {
+    const results = await sessions.applyOps(ops, nowMs, replay);
     for (const change of results) {
       if (change.kind === 'open') {
-        options.counters.stateChanges.inc({ change: change.result.status === 'expired' ? 'session_already_expired' : 'session_open' });
+        const status = change.result.status;
+        if (status === 'replayed') metrics.dropped('replayed');
+        else options.counters.stateChanges.inc({ change: status === 'expired' ? 'session_already_expired' : 'session_open' });
       } else if (change.closed.length > 0) {
         options.counters.stateChanges.inc({ change: 'session_close' }, change.closed.length);
       }
@@ -166,11 +186,17 @@ export function createStateStage(options: StateStageOptions): StateStage {
     logger.info({ alerts: alerts.map((a) => ({ counter: a.counter, key: a.key, value: a.value })) }, 'threshold alert');
   };
 
-  const applyCounters = async (generation: Generation, updates: RuleBatchResult['counterUpdates'], nowMs: number): Promise<void> => {
+  const applyCounters = async (
+    generation: Generation,
+    updates: RuleBatchResult['counterUpdates'],
+    nowMs: number,
+    batchSeq: CounterBatchSeq | undefined,
+  ): Promise<void> => {
     let newest = 0;
     for (const update of updates) if (update.timeMs > newest) newest = update.timeMs;
     eventClockMs = Math.max(eventClockMs, Math.min(newest, nowMs + skewMs));
-    const result = await counters.apply(updates, eventClockMs);
+    const result = await counters.apply(updates, eventClockMs, batchSeq);
+    if (result.replayed > 0) metrics.dropped('replayed', result.replayed);
     if (result.late > 0) {
       metrics.dropped('late', result.late);
       options.counters.stateChanges.inc({ change: 'counter_late' }, result.late);
@@ -197,24 +223,40 @@ export function createStateStage(options: StateStageOptions): StateStage {
     return out;
   };
 
-  const applySessions = async (sessions: SessionStore, plan: RuleBatchResult, nowMs: number): Promise<void> => {
+  const applySessions = async (sessions: SessionStore, plan: RuleBatchResult, nowMs: number, replay: SessionReplayGuard | undefined): Promise<void> => {
     // Refreshes only touch addresses that already have a session, so they follow the opens.
-    if (plan.sessionOps.length > 0) await applySessionOps(sessions, plan.sessionOps, nowMs);
+    // (A refresh is idempotent by itself: it moves times forward to the latest activity only.)
+    if (plan.sessionOps.length > 0) await applySessionOps(sessions, plan.sessionOps, nowMs, replay);
     if (plan.refreshes.length > 0) await sessions.refresh(plan.refreshes, nowMs);
   };
 
+  const planOf = (batch: SinkBatch): RulePlanEncoder => {
+    if (isEncodedBatch(batch) && batch.encoded instanceof RulePlanEncoder) return batch.encoded;
+    let plan = planned.get(batch);
+    if (plan === undefined) {
+      plan = new RulePlanEncoder(current);
+      const seqs = batch.eventSeqs;
+      for (let i = 0; i < batch.events.length; i += 1) plan.add(batch.events[i] as NormalizedEvent, seqs?.[i] ?? 0);
+      planned.set(batch, plan);
+    }
+    return plan;
+  };
+
   const apply = async (batch: SinkBatch): Promise<void> => {
-    const encoded = isEncodedBatch(batch) && batch.encoded instanceof RulePlanEncoder ? batch.encoded : undefined;
-    const eventCount = encoded && isEncodedBatch(batch) ? batch.eventCount : batch.events.length;
+    const eventCount = isEncodedBatch(batch) ? batch.eventCount : batch.events.length;
     if (eventCount === 0) return;
-    const generation = encoded ? encoded.generation : current;
-    const plan = encoded ? encoded.plan : generation.rules.evaluateBatch(batch.events);
+    const encoder = planOf(batch);
+    const generation = encoder.generation;
+    const plan = encoder.plan;
     metrics.receivedEvents(eventCount);
     const nowMs = Date.now();
+    const sequenced = writer !== undefined && batch.lastSeq !== undefined;
+    const replay = sequenced ? { writer, seqs: encoder.opSeqs } : undefined;
+    const batchSeq = sequenced ? { writer, seq: batch.lastSeq as number } : undefined;
     // Sessions and counters use different keys: both go out at once.
     await Promise.all([
-      applySessions(generation.sessions, plan, nowMs),
-      plan.counterUpdates.length > 0 ? applyCounters(generation, plan.counterUpdates, nowMs) : undefined,
+      applySessions(generation.sessions, plan, nowMs, replay),
+      plan.counterUpdates.length > 0 ? applyCounters(generation, plan.counterUpdates, nowMs, batchSeq) : undefined,
     ]);
     metrics.sentEvents(eventCount);
   };
@@ -229,7 +271,25 @@ export function createStateStage(options: StateStageOptions): StateStage {
     },
     encoder: () => new RulePlanEncoder(current),
     write(batch) {
-      const next = chain.then(() => apply(batch));
+      let position = order.get(batch);
+      if (position === undefined) {
+        position = nextOrder;
+        nextOrder += 1;
+        order.set(batch, position);
+      }
+      const mine = position;
+      const next = chain.then(async () => {
+        for (const [other, otherOrder] of failed) {
+          if (other !== batch && otherOrder < mine) throw new Error('state: an earlier batch failed and must be applied first');
+        }
+        try {
+          await apply(batch);
+          failed.delete(batch);
+        } catch (error) {
+          failed.set(batch, mine);
+          throw error;
+        }
+      });
       // A failed batch is retried by the pipeline; the chain itself must not stay rejected.
       chain = next.catch(() => undefined);
       return next;

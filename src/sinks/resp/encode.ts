@@ -41,6 +41,15 @@ export interface IdRange {
   readonly firstSeq: number;
 }
 
+/** Explicit ids of a call's entries: a range, or one id per entry. */
+export type EntryIds = IdRange | readonly string[];
+
+function idAt(ids: EntryIds | undefined, index: number): string | undefined {
+  if (ids === undefined) return undefined;
+  if ('ms' in ids) return `${ids.ms}-${ids.firstSeq + index}`;
+  return ids[index];
+}
+
 /** With `trim: 'each'`, every this-many-th entry of a call carries `MAXLEN ~` (and always the last). */
 export const TRIM_EVERY = 64;
 
@@ -71,22 +80,22 @@ export class XaddEncoder {
    * Writes one `XADD key [MAXLEN ~ n] id f1 v1 …` per entry into `out`; `out.fieldBytes` grows by the
    * UTF-8 sizes of the names and values.
    */
-  append(out: EncodedBatch, prelude: Prelude, entries: readonly (readonly string[])[], ids: IdRange | undefined): void {
+  append(out: EncodedBatch, prelude: Prelude, entries: readonly (readonly string[])[], ids: EntryIds | undefined): void {
     const last = entries.length - 1;
-    for (let e = 0; e <= last; e += 1) this.appendEntry(out, prelude, entries[e] as readonly string[], ids, e, e === last);
+    for (let e = 0; e <= last; e += 1) this.appendEntry(out, prelude, entries[e] as readonly string[], idAt(ids, e), e, e === last);
   }
 
   /**
    * Writes the XADD of one entry (the `index`th of its call, `isLast` when no other follows in that call);
-   * for encoding entries one at a time as they arrive.
+   * for encoding entries one at a time as they arrive. `id`: its explicit id, or undefined for `*`.
    */
-  appendEntry(out: EncodedBatch, prelude: Prelude, fields: readonly string[], ids: IdRange | undefined, index: number, isLast: boolean): void {
-    const text = this.entry(prelude, fields, ids, index, isLast, false);
+  appendEntry(out: EncodedBatch, prelude: Prelude, fields: readonly string[], id: string | undefined, index: number, isLast: boolean): void {
+    const text = this.entry(prelude, fields, id, index, isLast, false);
     // 4 spare bytes: a write that ends less than 4 bytes before the end may have been cut (see writeAscii).
     out.reserve(text.length + 4);
     if (!out.writeAscii(text)) {
       // Not ASCII: the `$len` headers must count UTF-8 bytes.
-      out.writeUtf8(this.entry(prelude, fields, ids, index, isLast, true));
+      out.writeUtf8(this.entry(prelude, fields, id, index, isLast, true));
     }
     out.fieldBytes += this.entryFieldBytes;
     out.entries += 1;
@@ -95,7 +104,7 @@ export class XaddEncoder {
   private entry(
     prelude: Prelude,
     fields: readonly string[],
-    ids: IdRange | undefined,
+    id: string | undefined,
     index: number,
     isLast: boolean,
     utf8Lengths: boolean,
@@ -108,7 +117,7 @@ export class XaddEncoder {
     const parts = new Array<string>(2 * fields.length + 2);
     let opening = `*${fields.length + (trims ? 6 : 3)}\r\n${prelude.head}`;
     if (trims) opening += prelude.trim;
-    opening += ids === undefined ? AUTO_ID : bulk(`${ids.ms}-${ids.firstSeq + index}`);
+    opening += id === undefined ? AUTO_ID : bulk(id);
     parts[0] = opening;
     let bytes = 0;
     let k = 1;

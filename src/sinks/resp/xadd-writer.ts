@@ -1,4 +1,4 @@
-import { EncodedBatch, XaddEncoder, type IdRange, type XaddTarget } from './encode.js';
+import { EncodedBatch, XaddEncoder, type EntryIds, type XaddTarget } from './encode.js';
 import type { RespConnection, ReplyError } from './connection.js';
 
 const MAX_FREE_BUFFERS = 8;
@@ -49,9 +49,12 @@ export class RespXaddWriter {
     return new EncodedBatch(buffer);
   }
 
-  /** Encodes the XADD of one event into `out` (`trim: 'each'`: every TRIM_EVERY-th XADD of a trip trims). */
-  appendEvent(out: EncodedBatch, fields: readonly string[]): void {
-    this.encoder.appendEntry(out, this.events, fields, undefined, out.entries, false);
+  /**
+   * Encodes the XADD of one event into `out` (`trim: 'each'`: every TRIM_EVERY-th XADD of a trip
+   * trims), with its explicit id or `*`.
+   */
+  appendEvent(out: EncodedBatch, fields: readonly string[], id?: string): void {
+    this.encoder.appendEntry(out, this.events, fields, id, out.entries, false);
   }
 
   /** Keeps a trip buffer for the next trips (call only once nothing will send it again). */
@@ -69,12 +72,13 @@ export class RespXaddWriter {
     events: EncodedBatch | undefined,
     eventCount: number,
     dead: readonly (readonly string[])[],
+    deadIds?: EntryIds,
   ): Promise<XaddTripResult> {
     let payload = events === undefined ? EMPTY : events.bytes();
     if (events !== undefined && eventCount > 0) this.bytesPerEntry = events.length / eventCount;
     if (dead.length > 0) {
       const out = new EncodedBatch(Buffer.allocUnsafe(dead.length * 512 + 64));
-      this.encoder.append(out, this.dead, dead, undefined);
+      this.encoder.append(out, this.dead, dead, deadIds);
       payload = payload.length === 0 ? out.bytes() : Buffer.concat([payload, out.bytes()]);
     }
     const errors = await this.connection.send(payload, eventCount + dead.length);
@@ -84,8 +88,8 @@ export class RespXaddWriter {
   async write(
     events: readonly (readonly string[])[],
     dead: readonly (readonly string[])[],
-    eventIds: IdRange | undefined,
-    deadIds: IdRange | undefined,
+    eventIds: EntryIds | undefined,
+    deadIds: EntryIds | undefined,
   ): Promise<XaddTripResult> {
     // A fresh buffer per trip: the socket keeps a reference to it until it is flushed.
     const entries = events.length + dead.length;

@@ -15,6 +15,13 @@
   ARGV[6]  integer n: number of updates that follow
   ARGV[7…] per update, 4 values: bucket_start_ms, increment (integer), first_ms, last_ms
            (the caller has already combined the updates of one bucket)
+  then, optionally (idempotent replays), 2 values:
+  ARGV[7+4n]  string   seq_field: the writer's field in KEYS[1] (`seq:<writer>`), '' = no check
+  ARGV[8+4n]  integer  batch_seq: the batch's sequence (its last frame's, runtime/sequence.ts)
+
+  Replays: with a seq_field, a call whose batch_seq is at or below the field's value changes nothing
+  and returns { -1, 0, 0, 0, 0, 0, 0 } (a batch sent again after a lost reply, or replayed from the
+  spool); otherwise the field takes batch_seq along with the increments (one HGET more per call).
 
   Late: an update whose bucket starts at or before cb − window_ms − lateness_ms is not applied.
   Buckets are kept for window + lateness (so a tolerated late update can still complete a

@@ -7,8 +7,9 @@
   KEYS[2i-1]  hash    buckets of key i (see counter-add-2)
   KEYS[2i]    string  alert marker of key i
   ARGV[1]     integer m: number of counter keys (= #KEYS / 2)
-  ARGV[2…]    per key i, in order: its 6 + 4n values laid out as counter-add-2's ARGV
-              (now_ms, window_ms, bucket_ms, threshold, lateness_ms, n, then 4 values per update)
+  ARGV[2…]    per key i, in order: its 8 + 4n values laid out as counter-add-2's ARGV with the
+              replay pair (now_ms, window_ms, bucket_ms, threshold, lateness_ms, n, 4 values per
+              update, seq_field, batch_seq)
 
   Returns: an array of m replies, each exactly what counter-add-2 returns for that key
            (an integer error code in place of a reply whose arguments were bad).
@@ -23,7 +24,7 @@ local offset = 1
 for i = 1, m do
   local n = tonumber(ARGV[offset + 6])
   if not n then return -1 end
-  local size = 6 + 4 * n
+  local size = 8 + 4 * n
   local args = {}
   for j = 1, size do args[j] = ARGV[offset + j] end
   replies[i] = counterAdd(KEYS[2 * i - 1], KEYS[2 * i], args)

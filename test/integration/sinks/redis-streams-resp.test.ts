@@ -11,6 +11,7 @@ import {
   redisStreamsSinkSchema,
   type RedisStreamsSinkOptions,
 } from '../../../src/sinks/redis-streams.js';
+import { SEQ_PER_MS, entryIdOf } from '../../../src/runtime/sequence.js';
 import { testRedisClient, testRedisUrl, uniquePrefix } from '../../support/redis.js';
 
 const logger = pino({ level: 'silent' });
@@ -217,9 +218,30 @@ describe('redis_streams sink, resp strategy', () => {
       await redis.del(`${prefix}events`);
     });
 
-    it('has no encoder with explicit ids (ids are given at write time)', () => {
-      const sink = respSink(uniquePrefix('no-encoder'), testRedisUrl(), { explicitIds: true });
-      expect(sink.encoder()).toBeUndefined();
+    it('with explicit ids, encodes each event with its frame\'s id; a batch sent again, even by a new sink (a restart), adds nothing', async () => {
+      const prefix = uniquePrefix('encoded-ids');
+      const base = Date.now() * SEQ_PER_MS;
+      const build = (sink: ReturnType<typeof respSink>, from: number, count: number): EncodedSinkBatch => {
+        const encoded = sink.encoder();
+        if (encoded === undefined) throw new Error('expected an encoder');
+        const eventSeqs: number[] = [];
+        for (let i = from; i < from + count; i += 1) {
+          encoded.add(event(i), base + 2 * i);
+          eventSeqs.push(base + 2 * i);
+        }
+        const dead = [{ ...deadLetter(`d${from}`), seq: base + 2 * from + 1 }];
+        return { events: [], eventSeqs: [], dead, encoded, eventCount: count, firstSeq: base + 2 * from, lastSeq: base + 2 * (from + count - 1) + 1 };
+      };
+      const sink = respSink(prefix, testRedisUrl(), { explicitIds: true });
+      await sink.write(build(sink, 0, 3));
+      const restarted = respSink(prefix, testRedisUrl(), { explicitIds: true });
+      await restarted.write(build(restarted, 0, 3));
+      await restarted.write(build(restarted, 3, 2));
+      const rows = await redis.xrange(`${prefix}events`, '-', '+');
+      expect(seqs(rows)).toEqual(['0', '1', '2', '3', '4']);
+      expect(rows.map(([id]) => id)).toEqual([0, 1, 2, 3, 4].map((i) => entryIdOf(base + 2 * i)));
+      expect((await redis.xrange(`${prefix}dead`, '-', '+')).map(([id]) => id)).toEqual([entryIdOf(base + 1), entryIdOf(base + 7)]);
+      await redis.del(`${prefix}events`, `${prefix}dead`);
     });
   });
 

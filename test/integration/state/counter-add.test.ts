@@ -68,7 +68,7 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
     const store = setup();
     const counter = { ...failed, threshold: undefined };
     const updates = Array.from({ length: 100 }, (_, i) => ({ counter, key: 'bob', timeMs: s(20) + i }));
-    expect(await store.apply(updates, s(20))).toEqual({ alerts: [], applied: 100, late: 0 });
+    expect(await store.apply(updates, s(20))).toEqual({ alerts: [], applied: 100, late: 0, replayed: 0 });
     expect(await redis().hgetall(store.layout.counterBuckets(counter.name, 'bob'))).toEqual({
       [`c:${s(20)}`]: '100',
       [`f:${s(20)}`]: String(s(20)),
@@ -89,7 +89,7 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
       ],
       s(200),
     );
-    expect(result).toEqual({ alerts: [], applied: 2, late: 3 });
+    expect(result).toEqual({ alerts: [], applied: 2, late: 3, replayed: 0 });
     expect((await store.read(counter, 'carol', s(200))).value).toBe(2);
     const fields = await redis().hkeys(store.layout.counterBuckets(counter.name, 'carol'));
     expect(fields.filter((f) => f.startsWith('c:')).sort()).toEqual([`c:${s(150)}`, `c:${s(200)}`]);

@@ -96,13 +96,13 @@ describe.each(BACKENDS)('session-apply on %s Redis', (backend) => {
     const good = login();
     const id = deriveSessionId(good);
     const reply = await redis().fortistreamSessionApply(
-      layout.expiry, layout.auditStream, layout.sessionBase, T0, 3_600_000, 1000, 3,
-      'open', id, 'alice', '', '10.1.2.3', '', 'FGT60E0000000001', 'root', 'firewall', T0, 'forever', 300, '0102043008', '',
-      'close', 'nope', 'x', '', '', T0, 'logout',
-      'open', id, 'alice', '', '10.1.2.3', '', 'FGT60E0000000001', 'root', 'firewall', T0, 'idle', 300, '0102043008', '',
+      layout.expiry, layout.auditStream, layout.sessionBase, T0, 3_600_000, 1000, '', 3,
+      'open', 0, id, 'alice', '', '10.1.2.3', '', 'FGT60E0000000001', 'root', 'firewall', T0, 'forever', 300, '0102043008', '',
+      'close', 0, 'nope', 'x', '', '', T0, 'logout',
+      'open', 0, id, 'alice', '', '10.1.2.3', '', 'FGT60E0000000001', 'root', 'firewall', T0, 'idle', 300, '0102043008', '',
     );
     expect(reply).toEqual([StateScriptErrorCode.BadTimeoutType, StateScriptErrorCode.BadMode, ['opened', id, String(T0 + 300_000)]]);
-    const malformed = await redis().fortistreamSessionApply(layout.expiry, layout.auditStream, layout.sessionBase, T0, 0, 1000, 2, 'open', 'x');
+    const malformed = await redis().fortistreamSessionApply(layout.expiry, layout.auditStream, layout.sessionBase, T0, 0, 1000, '', 2, 'open', 0, 'x');
     expect(malformed).toBe(StateScriptErrorCode.BadArgument);
     expect(await readAudit(redis(), layout)).toHaveLength(1);
   });

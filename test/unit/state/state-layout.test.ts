@@ -27,9 +27,10 @@ describe('planCounterCalls', () => {
       ['failed_logins_by_user', 'bob', 1],
       ['bytes_by_user', 'alice', 1],
     ]);
-    // now raised to the newest event; window, bucket, threshold, lateness, n, then 4 values per bucket.
-    expect(plan[0]?.argv).toEqual([T0 + 10_000, 60_000, 10_000, 5, 0, 2, T0, 3, T0 + 1_000, T0 + 9_999, T0 + 10_000, 1, T0 + 10_000, T0 + 10_000]);
-    expect(plan[2]?.argv.slice(5)).toEqual([1, T0, 2000, T0 + 2_000, T0 + 4_000]);
+    // now raised to the newest event; window, bucket, threshold, lateness, n, then 4 values per bucket,
+    // then the replay pair (no batch sequence given: no check).
+    expect(plan[0]?.argv).toEqual([T0 + 10_000, 60_000, 10_000, 5, 0, 2, T0, 3, T0 + 1_000, T0 + 9_999, T0 + 10_000, 1, T0 + 10_000, T0 + 10_000, '', 0]);
+    expect(plan[2]?.argv.slice(5)).toEqual([1, T0, 2000, T0 + 2_000, T0 + 4_000, '', 0]);
   });
 
   it('rejects a window that is not a multiple of the bucket, and bad names', () => {

@@ -1,6 +1,9 @@
 -- The body of counter-add for one counter key, shared by counter-add-2 (one key: Redis Cluster)
 -- and counter-add-many (several keys in one call: one Redis). `args` has the layout of
 -- counter-add-2's ARGV; see that script's header for the contract and the return value.
+
+-- The reply of a call skipped because its batch was applied already (sum_now = -1, never a sum).
+local REPLAYED = { -1, 0, 0, 0, 0, 0, 0 }
 local function int(value)
   return string.format('%.0f', value)
 end
@@ -24,10 +27,23 @@ local function counterAdd(bucketsKey, alertKey, args)
   local latenessMs = tonumber(args[5])
   local n = tonumber(args[6])
   if not nowMs or not windowMs or not bucketMs or not threshold or not latenessMs or not n
-    or bucketMs < 1 or latenessMs < 0 or #args ~= 6 + 4 * n then
+    or bucketMs < 1 or latenessMs < 0 or (#args ~= 6 + 4 * n and #args ~= 8 + 4 * n) then
     return -1
   end
   if windowMs < bucketMs or windowMs % bucketMs ~= 0 then return -4 end
+
+  -- Replays: the writer's last applied batch sequence lives in the hash itself (field seqField);
+  -- a batch at or below it was applied already (a retry after a lost reply, a spool replay).
+  local seqField, seq = '', nil
+  if #args == 8 + 4 * n then
+    seqField = args[7 + 4 * n]
+    seq = tonumber(args[8 + 4 * n])
+    if seqField ~= '' then
+      if not seq then return -1 end
+      local applied = tonumber(redis.call('HGET', bucketsKey, seqField))
+      if applied and seq <= applied then return REPLAYED end
+    end
+  end
 
   for i = 0, n - 1 do
     local lastMs = tonumber(args[7 + 4 * i + 3])
@@ -66,7 +82,10 @@ local function counterAdd(bucketsKey, alertKey, args)
       end
       if #stale > 0 then redis.call('HDEL', bucketsKey, unpack(stale)) end
     end
-    if applied then redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs)) end
+    if applied then
+      if seqField ~= '' then redis.call('HSET', bucketsKey, seqField, args[8 + 4 * n]) end
+      redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs))
+    end
     return result
   end
 
@@ -115,7 +134,13 @@ local function counterAdd(bucketsKey, alertKey, args)
       if not ref or bucket > ref then ref = bucket end
     end
   end
-  if #writes > 0 then redis.call('HSET', bucketsKey, unpack(writes)) end
+  if #writes > 0 then
+    if seqField ~= '' then
+      writes[#writes + 1] = seqField
+      writes[#writes + 1] = args[8 + 4 * n]
+    end
+    redis.call('HSET', bucketsKey, unpack(writes))
+  end
 
   local function windowSum(endBucket)
     local sum, first, last = 0, nil, nil
