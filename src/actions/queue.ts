@@ -44,7 +44,7 @@ export interface ActionJobSummary {
   readonly scope: string;
   readonly target: string;
   readonly state: ActionJobState | 'unknown';
-  /** Tries that ended in an error so far. */
+  /** Tries made so far (BullMQ attemptsMade: a job that succeeded on its third try shows 3). */
   readonly attempts: number;
   readonly maxAttempts: number;
   readonly lastError?: string | undefined;
