@@ -125,7 +125,7 @@ function identity(job: ActionJob): unknown[] {
  */
 export function actionJobId(job: ActionJob, idempotencyKey?: string): string {
   const hash = digest(JSON.stringify([job.type, actionScope(job), identity(job), idempotencyKey ?? null])).slice(0, 24);
-  const what = job.type === 'ban-ip' || job.type === 'unban-ip' || job.type === 'deauth-user' ? job.ip : job.type === 'feed-push' ? job.connector : '';
+  const what = job.type === 'ban-ip' || job.type === 'unban-ip' || job.type === 'deauth-user' ? job.ip.toLowerCase() : job.type === 'feed-push' ? job.connector : '';
   const readable = `${job.type}.${actionScope(job)}${what ? `.${what}` : ''}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 96);
   return `${readable}.${hash}`;
 }
