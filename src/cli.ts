@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { aclCommand } from './commands/acl.js';
+import { actionsListCommand, actionsRetryCommand } from './commands/actions.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { defaultPipelinePath } from './commands/context.js';
@@ -204,6 +205,45 @@ function buildProgram(): Command {
         });
       },
     );
+
+  const actions = addRedisTlsOptions(program
+    .command('actions')
+    .description('list enforcement jobs (FortiGate calls, webhooks): id, type, target, state, attempts, last error; `actions retry ID` retries a failed one')
+    .option('--failed', 'only failed jobs (kept per actions.keep_failed)')
+    .option('--limit <n>', 'most jobs listed (newest first)', positiveInt)
+    .option('--json', 'print JSON')
+    .option('-p, --pipeline <file>', 'pipeline file (for the key prefix, actions.queue and redis.url)')
+    .addOption(redisOption()))
+    .action(async (opts: { failed?: boolean; limit?: number; json?: boolean; pipeline?: string; redis?: string } & RedisTlsFlags) => {
+      await actionsListCommand({
+        failed: Boolean(opts.failed),
+        limit: opts.limit,
+        json: Boolean(opts.json),
+        pipelineFile: opts.pipeline,
+        redisUrl: opts.redis,
+        redisTls: redisTlsOverrides(opts),
+        print: console.log,
+      });
+    });
+
+  // `actions` owns --pipeline/--redis/--json (commander gives a parent's options to the parent wherever
+  // they appear), so `actions retry ID --pipeline F` reads them from there.
+  actions
+    .command('retry')
+    .description('put a failed job back in the queue with its attempts reset (error FST_ACTION_NOT_RETRYABLE if it is not failed)')
+    .argument('<id>', 'job id, as `fortistream actions --failed` prints it')
+    .configureHelp({ showGlobalOptions: true })
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const opts = command.optsWithGlobals<{ json?: boolean; pipeline?: string; redis?: string } & RedisTlsFlags>();
+      await actionsRetryCommand({
+        id,
+        json: Boolean(opts.json),
+        pipelineFile: opts.pipeline,
+        redisUrl: opts.redis,
+        redisTls: redisTlsOverrides(opts),
+        print: console.log,
+      });
+    });
 
   program
     .command('pseudonym')

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type Job, type JobType } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FortistreamError, errorMessage } from '../errors.js';
 import { redactUrls, type RedisTls } from '../runtime/redis.js';
@@ -9,13 +10,19 @@ import { checkQueuedAction, closeConnection, createBullmqConnection, type Queued
 import type { ActionsSettings, DevicesSettings } from './settings.js';
 
 export interface ActionQueueOptions {
-  readonly redisUrl: string;
+  /** Where the queue lives (unused when `connection` is given). */
+  readonly redisUrl?: string | undefined;
   /** TLS material for rediss:// (from loadRedisTls). */
   readonly redisTls?: RedisTls | undefined;
   /** The pipeline's key prefix; BullMQ's keys go under `<prefix>{bull}`. */
   readonly prefix: string;
   readonly settings: ActionsSettings;
   readonly devices: DevicesSettings;
+  /**
+   * An existing client to use instead of a new connection (not closed by `close`). Commands pass
+   * theirs, whose bounded retries make them fail fast when Redis is away; long-lived producers omit it.
+   */
+  readonly connection?: Redis | undefined;
   /** Connection errors are logged here (BullMQ reconnects by itself). */
   readonly logger?: Logger | undefined;
 }
@@ -82,7 +89,9 @@ export function validateForQueue(job: ActionJob, settings: ActionsSettings, devi
 
 export function createActionQueue(options: ActionQueueOptions): ActionQueue {
   const { settings, devices } = options;
-  const connection = createBullmqConnection(options.redisUrl, options.redisTls, 'fortistream-actions-queue');
+  const ownConnection = options.connection === undefined;
+  if (options.connection === undefined && options.redisUrl === undefined) throw new Error('createActionQueue needs redisUrl or connection');
+  const connection = options.connection ?? createBullmqConnection(options.redisUrl ?? '', options.redisTls, 'fortistream-actions-queue');
   const queue = new Queue<unknown>(settings.queue, {
     connection,
     prefix: createActionKeys(options.prefix).bullmqPrefix,
@@ -169,7 +178,7 @@ export function createActionQueue(options: ActionQueueOptions): ActionQueue {
     queueName: settings.queue,
     async close() {
       await queue.close();
-      await closeConnection(connection);
+      if (ownConnection) await closeConnection(connection);
     },
   };
 }

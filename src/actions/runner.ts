@@ -159,7 +159,7 @@ export async function startActionRunner(options: ActionRunnerOptions): Promise<A
   worker.on('error', (error) => logger.warn({ err: redactUrls(errorMessage(error)) }, 'actions worker: Redis error (BullMQ retries)'));
 
   // Queue depth for /metrics, through a Queue on the same connection.
-  const depthQueue = metrics === undefined ? undefined : createActionQueue({ ...options, logger });
+  const depthQueue = metrics === undefined ? undefined : createActionQueue({ ...options, connection: options.redis, logger });
   const unregister = depthQueue === undefined ? undefined : metrics?.addQueue(settings.queue, () => depthQueue.counts());
 
   await worker.waitUntilReady();
