@@ -98,8 +98,9 @@ export function createActionQueue(options: ActionQueueOptions): ActionQueue {
     defaultJobOptions: {
       attempts: settings.attempts,
       backoff: { type: 'exponential', delay: settings.backoff_initial_ms },
-      removeOnComplete: { age: settings.keep_completed_seconds },
-      removeOnFail: { count: settings.keep_failed },
+      // 0 means "keep none": say so explicitly rather than rely on how BullMQ reads a zero limit.
+      removeOnComplete: settings.keep_completed_seconds === 0 ? true : { age: settings.keep_completed_seconds },
+      removeOnFail: settings.keep_failed === 0 ? true : { count: settings.keep_failed },
     },
   });
   queue.on('error', (error) => options.logger?.warn({ err: redactUrls(errorMessage(error)) }, 'actions queue: Redis error (BullMQ retries)'));

@@ -33,6 +33,14 @@ actions:
     await kit?.close();
   });
 
+  it('has --help for actions and actions retry', () => {
+    for (const args of [['actions', '--help'], ['actions', 'retry', '--help']]) {
+      const run = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+      expect(run.status).toBe(0);
+      expect(String(run.stdout)).toContain(`Usage: fortistream ${args.slice(0, -1).join(' ')}`);
+    }
+  });
+
   it('lists a job refused with 403 under --failed, retries it, and refuses to retry what has not failed', async () => {
     kit.fortios.script(BAN, fortiosError(403, -37, { cli_error: 'permission denied' }));
     const { jobId } = await kit.queue.enqueue({ type: 'ban-ip', device: 'fgt_hq', ip: '203.0.113.99', expirySeconds: 300, reason: 'cli test' });
