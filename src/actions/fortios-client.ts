@@ -47,7 +47,7 @@ export interface FortiosClient {
   call(request: CallRequest): Promise<CallResult>;
   /** The URL a request goes to (for logs and dry runs; no token in it). */
   urlFor(path: string): string;
-  /** Closes idle keep-alive sockets. */
+  /** Closes the client's sockets. */
   close(): void;
 }
 
@@ -57,9 +57,11 @@ const MAX_ERROR_BODY_CHARS = 2000;
 export function createFortiosClient(options: HttpEndpointOptions): FortiosClient {
   const base = new URL(options.baseUrl);
   const secure = base.protocol === 'https:';
+  // No keep-alive: calls are rare (a few per second at most) and a FortiGate closes idle connections;
+  // reusing one it just closed fails the call with ECONNRESET, and that would count as a failed try.
   const agent = secure
-    ? new https.Agent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: options.verifyTls, ...(options.ca ? { ca: options.ca } : {}) })
-    : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    ? new https.Agent({ keepAlive: false, maxSockets: 4, rejectUnauthorized: options.verifyTls, ...(options.ca ? { ca: options.ca } : {}) })
+    : new http.Agent({ keepAlive: false, maxSockets: 4 });
   const basePath = options.baseUrl.replace(/\/+$/, '');
 
   function urlFor(path: string): string {
