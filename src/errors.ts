@@ -13,6 +13,9 @@ export const ERROR_CATALOG = {
   FST_SHUTDOWN_TIMEOUT: { exit: 6, summary: 'Buffered events could not be flushed before the shutdown deadline.' },
   FST_KEYRING_INVALID: { exit: 2, summary: 'A pseudonymization keyring (or API token file) cannot be read, is readable by others, or is invalid.' },
   FST_FEED_SECRET_INVALID: { exit: 2, summary: "A feed's password or token file cannot be read, is readable by others, or holds no usable secret." },
+  FST_DEVICE_TOKEN_INVALID: { exit: 2, summary: 'A FortiGate or webhook token (token_file / token_env) is missing, unreadable, readable by others, empty or malformed.' },
+  FST_ACTION_INVALID: { exit: 2, summary: 'An enforcement job names an unknown device or webhook, or has an invalid target.' },
+  FST_ACTION_NOT_RETRYABLE: { exit: 7, summary: 'fortistream actions retry: no such job, or the job has not failed.' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

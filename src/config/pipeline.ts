@@ -4,6 +4,7 @@ import { redisStreamsSinkSchema } from '../sinks/redis-streams.js';
 import { profileSettingsSchema } from '../sanitize/profiles.js';
 import { countersSettingsSchema, sessionsSettingsSchema } from '../state/rules-schema.js';
 import { feedsSettingsSchema } from '../feeds/settings.js';
+import { actionsSettingsSchema, devicesSettingsSchema } from '../actions/settings.js';
 
 const componentName = z
   .string()
@@ -168,6 +169,8 @@ export const pipelineFileSchema = z
       .describe('Sanitized audience streams (ml, agent, soc): each projects every event and writes its own stream (after the key prefix).'),
     api: apiSettingsSchema.optional(),
     feeds: feedsSettingsSchema.optional(),
+    devices: devicesSettingsSchema.optional(),
+    actions: actionsSettingsSchema.optional(),
   })
   .superRefine((file, ctx) => {
     // Every stream has one writer: a profile may not share a stream with a sink or another profile.

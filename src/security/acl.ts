@@ -17,11 +17,14 @@
  *
  * No pub/sub is used: every user gets `resetchannels` and no `&` pattern.
  *
- * Future BullMQ queues will live under their own prefix (BullMQ's `prefix` option, default `bull`):
- * they will need their own key pattern (`~<bullPrefix>:*`) and BullMQ's commands added to the
- * worker's rule here when they exist; nothing for them is granted now.
+ * Enforcement jobs (pipelines with `devices` or `actions`): the BullMQ queue lives under
+ * `<prefix>{bull}:` (src/state/keys.ts), inside the worker's key pattern, so only commands are added:
+ * those of BullMQ's own Lua scripts, read from the installed package like ours, plus the ones BullMQ
+ * sends directly (see `BULLMQ_DIRECT_COMMANDS`), plus SET/PTTL for the per-device call spacing.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { PipelineFile } from '../config/pipeline.js';
 import { FEED_REDIS_COMMANDS } from '../feeds/redis-commands.js';
 import { loadLuaScript, STATE_SCRIPTS } from '../state/script-loader.js';
@@ -124,7 +127,60 @@ function consumerLuaCommands(): string[] {
   return luaCommands(readSibling('../client/lua/dead-letter-2.lua'), 'client/lua/dead-letter-2.lua');
 }
 
-/** Commands `fortistream run` sends for this pipeline (connection, sinks, state, API). */
+/**
+ * Commands BullMQ 6 sends outside its scripts (reviewed in its `redis-queue-backend` and
+ * `ioredis-client`): script calls, the worker's blocking wait, job/meta reads, logs, the events
+ * stream, transactions. `CLIENT LIST` (only `getWorkers`, lists every client's address) is left out.
+ */
+export const BULLMQ_DIRECT_COMMANDS = [
+  'evalsha', 'eval', 'multi', 'exec', 'info', 'client|setname', 'bzpopmin',
+  'hgetall', 'hget', 'hmget', 'hexists', 'hset', 'hdel', 'hscan', 'sscan',
+  'get', 'set', 'del', 'zrange', 'zrevrange', 'zscore', 'zcard', 'lpos', 'ltrim',
+  'xadd', 'xread', 'xtrim',
+] as const;
+
+/**
+ * Commands of BullMQ's scripts whose name is not a literal (reviewed in BullMQ 6.7): `pushCmd`
+ * (LPUSH/RPUSH), `countCommand` (SCARD/HLEN) and `findPage`'s scan command (SSCAN/HSCAN/ZSCAN).
+ */
+const BULLMQ_DYNAMIC_COMMANDS = ['lpush', 'rpush', 'scard', 'hlen', 'sscan', 'hscan', 'zscan'];
+/** How many non-literal calls those are; a BullMQ upgrade that changes it fails the ACL test. */
+export const BULLMQ_REVIEWED_DYNAMIC_CALLS = 3;
+
+/** `rcall` is BullMQ's alias (`local rcall = redis.call`). */
+const BULLMQ_CALL = /\b(?:rcall|redis\.p?call)\(\s*(['"])([A-Za-z]+)\1/g;
+const BULLMQ_ANY_CALL = /\b(?:rcall|redis\.p?call)\(/g;
+
+/**
+ * Commands in BullMQ's Lua scripts, from the installed package. The relay scripts (a BullMQ
+ * feature fortistream does not use) are skipped.
+ */
+export function bullmqLuaCommands(): { commands: string[]; dynamicCalls: number } {
+  const commandsDir = join(dirname(createRequire(import.meta.url).resolve('bullmq')), 'commands');
+  const files = [
+    ...readdirSync(commandsDir).filter((f) => f.endsWith('.lua') && !f.startsWith('relay')).map((f) => join(commandsDir, f)),
+    ...readdirSync(join(commandsDir, 'includes')).filter((f) => f.endsWith('.lua')).map((f) => join(commandsDir, 'includes', f)),
+  ];
+  const found = new Set<string>(BULLMQ_DYNAMIC_COMMANDS);
+  let dynamicCalls = 0;
+  for (const file of files) {
+    const source = readFileSync(file, 'utf8');
+    let literal = 0;
+    for (const match of source.matchAll(BULLMQ_CALL)) {
+      literal += 1;
+      found.add((match[2] ?? '').toLowerCase());
+    }
+    dynamicCalls += [...source.matchAll(BULLMQ_ANY_CALL)].length - literal;
+  }
+  return { commands: [...found].sort(), dynamicCalls };
+}
+
+/** Everything the actions queue and runner send (BullMQ, the rate markers, the audit XADD). */
+export function actionCommands(): string[] {
+  return [...new Set([...BULLMQ_DIRECT_COMMANDS, ...bullmqLuaCommands().commands, 'set', 'pttl', 'xadd'])].sort();
+}
+
+/** Commands `fortistream run` sends for this pipeline (connection, sinks, state, API, actions). */
 export function workerCommands(pipeline: PipelineFile): string[] {
   const commands = new Set<string>([
     ...CONNECTION_COMMANDS,
@@ -143,8 +199,11 @@ export function workerCommands(pipeline: PipelineFile): string[] {
     commands.add('xrevrange');
     commands.add('xread');
   }
-  // feeds: address lists (read and written), group feeds, the pusher
-  if (pipeline.feeds) for (const command of FEED_REDIS_COMMANDS) commands.add(command);
+  // feeds: address lists (read and written: also by bans and revocations), group feeds, the pusher
+  if (pipeline.feeds !== undefined || pipeline.devices !== undefined) for (const command of FEED_REDIS_COMMANDS) commands.add(command);
+  if (pipeline.devices !== undefined || pipeline.actions !== undefined) {
+    for (const command of actionCommands()) commands.add(command);
+  }
   return [...commands].sort();
 }
 
@@ -234,7 +293,7 @@ export function formatAclRules(rules: AclRules, format: 'cli' | 'aclfile' = 'cli
   return [
     `# fortistream Redis ACL users (Redis >= 7.0: %R~ key permissions and selectors). Keys: ${rules.keyPattern} only.`,
     '# Replace CHANGE_ME (or use --password-file: the SHA-256 of the password is printed, never the password).',
-    '# No pub/sub channels are used (resetchannels). Future BullMQ queues will need their own prefix pattern.',
+    '# No pub/sub channels are used (resetchannels). The actions queue (BullMQ) lives under <prefix>{bull}: (same pattern).',
     '#',
     `# ${rules.users.worker}: the worker (fortistream run): writes streams, sessions, counters, alerts, audit.`,
     `#   connect: redis://${rules.users.worker}:PASSWORD@HOST:PORT`,

@@ -150,3 +150,29 @@ export function createStateKeys(options: StateKeyOptions = {}): StateKeys {
     },
   };
 }
+
+/**
+ * Keys of the enforcement jobs (src/actions), under the same prefix as everything else:
+ *
+ * | key                                      | type   | holds                                              |
+ * |------------------------------------------|--------|----------------------------------------------------|
+ * | `P{bull}:<queue>:…`                      | BullMQ | the job queue (BullMQ's own layout under its prefix)|
+ * | `P` + `actions:rate:<device>`            | string | per-device call spacing: exists while the next call must wait (PX) |
+ *
+ * BullMQ builds its keys as `<bullmq prefix>:<queue>:<suffix>` and its scripts touch several of them
+ * at once: the `{bull}` hash tag keeps a queue's keys in one slot, so BullMQ works on Redis Cluster,
+ * and every key still starts with the prefix (one ACL key pattern covers the queue).
+ */
+export interface ActionKeys {
+  /** BullMQ's `prefix` option: `P{bull}` (BullMQ adds `:<queue>:…`). */
+  readonly bullmqPrefix: string;
+  /** SET NX PX marker spacing the calls to one device. */
+  deviceRate(device: string): string;
+}
+
+export function createActionKeys(prefix: string = DEFAULT_PREFIX): ActionKeys {
+  return {
+    bullmqPrefix: `${prefix}{bull}`,
+    deviceRate: (device) => `${prefix}actions:rate:${device}`,
+  };
+}

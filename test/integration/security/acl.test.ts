@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineFile } from '../../../src/config/load.js';
 import { sendStream } from '../../../src/demo/send.js';
 import { startPrivateRedis, type PrivateRedis } from '../../../src/runtime/redis-server.js';
-import { deriveAclRules, luaCommands, type AclRules } from '../../../src/security/acl.js';
+import { createActionQueue } from '../../../src/actions/queue.js';
+import { startActionRunner } from '../../../src/actions/runner.js';
+import { createLogger } from '../../../src/observability/logger.js';
+import { createMetrics } from '../../../src/observability/metrics.js';
+import { bullmqLuaCommands, BULLMQ_REVIEWED_DYNAMIC_CALLS, deriveAclRules, luaCommands, type AclRules } from '../../../src/security/acl.js';
+import { fortiosError, startFakeFortios, TEST_CA_FILE } from '../../support/fake-fortios.js';
 import { DEFAULT_COUNTERS_YAML, DEFAULT_SESSIONS_YAML } from '../../../src/state/rules-defaults.js';
 import { authLines, waitFor } from '../../support/fortigate-lines.js';
 import { CLI, startWorkerProcess, writePipeline, type WorkerProcess } from '../../support/worker-process.js';
@@ -147,6 +152,91 @@ ${DEFAULT_COUNTERS_YAML}
       expect(await asReader.xlen(EVENTS)).toBe(8);
     } finally {
       for (const client of [asWorker, asReader, asConsumer]) await client.quit().catch(() => client.disconnect());
+    }
+  });
+
+  it('runs the actions queue and runner (BullMQ) as the worker user of a pipeline with devices: nothing is refused', async () => {
+    const fortios = await startFakeFortios();
+    const actionsPipeline = loadPipelineFile(
+      writePipeline(`
+redis:
+  key_prefix: "${PREFIX}"
+sources:
+  tcp_in: { type: syslog, mode: tcp, address: "127.0.0.1:0" }
+sinks:
+  soc: { type: redis_streams }
+devices:
+  fgt_acl: { base_url: "${fortios.url}", token_env: FST_ACL_TEST_TOKEN, ca_file: "${TEST_CA_FILE}", max_calls_per_second: 20 }
+  fgt_dry: { base_url: "${fortios.url}", token_env: FST_ACL_TEST_TOKEN, dry_run: true }
+actions:
+  attempts: 2
+  backoff_initial_ms: 20
+`),
+      { env: { ...process.env } },
+    ).pipeline;
+    const actionRules = deriveAclRules(actionsPipeline, { users: { worker: 'fortistream-actions-worker' }, passwords: { worker: { plain: password.worker } } });
+    expect(actionRules.worker).toContain(`~${PREFIX}*`);
+    for (const command of ['bzpopmin', 'evalsha', 'multi', 'exec', 'lpush', 'rpoplpush', 'pttl', 'set']) expect(actionRules.commands.worker).toContain(command);
+    expect(actionRules.commands.worker).not.toContain('client|list');
+    // A BullMQ upgrade that adds a script call with a computed command name must be reviewed here.
+    expect(bullmqLuaCommands().dynamicCalls).toBe(BULLMQ_REVIEWED_DYNAMIC_CALLS);
+    await admin.call('ACL', 'SETUSER', actionRules.users.worker, ...actionRules.worker.split(' '));
+    await admin.call('ACL', 'LOG', 'RESET');
+
+    const aclUrl = `redis://${actionRules.users.worker}:${password.worker}@127.0.0.1:${server.port}`;
+    const asWorker = new Redis(aclUrl, { maxRetriesPerRequest: 2 });
+    const settings = actionsPipeline.actions!;
+    const devices = actionsPipeline.devices!;
+    const queue = createActionQueue({ redisUrl: aclUrl, prefix: PREFIX, settings, devices });
+    const runner = await startActionRunner({
+      redisUrl: aclUrl,
+      prefix: PREFIX,
+      settings,
+      devices,
+      audit: { stream: `${PREFIX}audit`, maxLen: 1000 },
+      redis: asWorker,
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      env: { FST_ACL_TEST_TOKEN: 'acl-test-token' },
+    });
+    try {
+      fortios.script('/api/v2/monitor/user/banned/add_users', fortiosError(503));
+      fortios.script('/api/v2/monitor/user/firewall/deauth', fortiosError(400, -3));
+      const retried = await queue.enqueue({ type: 'ban-ip', device: 'fgt_acl', ip: '198.51.100.1', expirySeconds: 60, reason: 'acl' });
+      const refused = await queue.enqueue({ type: 'deauth-user', device: 'fgt_acl', ip: '198.51.100.2', method: 'firewall', reason: 'acl' });
+      const burst = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => queue.enqueue({ type: 'unban-ip', device: 'fgt_acl', ip: `198.51.100.${10 + i}`, reason: 'acl' })),
+      );
+      const duplicate = await queue.enqueue({ type: 'unban-ip', device: 'fgt_acl', ip: '198.51.100.10', reason: 'acl' });
+      expect(duplicate).toEqual({ jobId: burst[0]!.jobId, duplicate: true });
+      await queue.enqueue({ type: 'deauth-user', device: 'fgt_dry', ip: '198.51.100.3', method: 'firewall', reason: 'acl' });
+
+      const jobs = await waitFor(() => queue.list(), (list) => list.filter((j) => j.state === 'completed' || j.state === 'failed').length >= 7, 15_000);
+      expect(jobs.find((j) => j.id === retried.jobId)?.state).toBe('completed');
+      expect(jobs.find((j) => j.id === refused.jobId)?.state).toBe('failed');
+      expect(await queue.counts()).toMatchObject({ completed: 6, failed: 1 });
+
+      // The CLI as the worker user: list failed jobs, retry one.
+      const actionsCli = (...args: string[]): ReturnType<typeof spawnSync> =>
+        spawnSync(process.execPath, [CLI, 'actions', ...args, '--pipeline', pipelineFile, '--redis', aclUrl], { encoding: 'utf8', timeout: 20_000 });
+      const failed = actionsCli('--failed', '--json');
+      expect(failed.status, String(failed.stderr)).toBe(0);
+      expect(JSON.parse(String(failed.stdout))).toEqual([expect.objectContaining({ id: refused.jobId, state: 'failed' })]);
+      const retry = actionsCli('retry', refused.jobId);
+      expect(retry.status, String(retry.stderr)).toBe(0);
+      await waitFor(() => queue.counts(), (counts) => counts.completed === 7, 15_000);
+
+      const outcomes = (await admin.xrange(`${PREFIX}audit`, '-', '+')).map(([, fields]) => fields[fields.indexOf('event.action') + 1]);
+      expect(outcomes.filter((o) => o?.startsWith('action.')).sort()).toEqual(
+        ['action.dry_run', 'action.failed', 'action.retrying', ...Array.from({ length: 6 }, () => 'action.succeeded')].sort(),
+      );
+      const denied = (await admin.call('ACL', 'LOG')) as unknown[];
+      expect(denied).toEqual([]);
+    } finally {
+      await runner.close();
+      await queue.close();
+      await asWorker.quit().catch(() => asWorker.disconnect());
+      await fortios.close();
     }
   });
 });
