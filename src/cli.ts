@@ -31,6 +31,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,10}$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected whole seconds ≥ 0 (0 = until cleared)');
+  return n;
+}
+
 function isoTime(value: string): number {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO 8601 time, e.g. 2026-12-04T10:00:00Z');
@@ -138,6 +144,33 @@ function buildProgram(): Command {
         user: opts.user,
         ip: opts.ip,
         limit: opts.limit,
+        json: Boolean(opts.json),
+        pipelineFile: opts.pipeline,
+        redisUrl: opts.redis,
+        redisTls: redisTlsOverrides(opts),
+        print: console.log,
+      });
+    });
+
+  addRedisTlsOptions(program
+    .command('revoke')
+    .description("revoke a user's or an address's sessions now: delete them (and their index entries) atomically, audit session.revoked, and enqueue deauth-user (and ban-ip with --ban) on the FortiGates that saw them")
+    .option('--user <name>', "every session of this user (case-insensitive)")
+    .option('--ip <address>', 'every session of this source or tunnel address')
+    .option('--reason <text>', 'why (kept in the audit entry and the FortiGate jobs)')
+    .option('--ban <seconds>', 'also ban the sessions\' source addresses on their FortiGates for this long (0 = until cleared)', seconds)
+    .option('--no-deauth', 'do not deauthenticate on the FortiGates (Redis only)')
+    .option('--json', 'print JSON')
+    .option('-p, --pipeline <file>', 'pipeline file (for the key prefix, devices and actions)')
+    .addOption(redisOption()))
+    .action(async (opts: { user?: string; ip?: string; reason?: string; ban?: number; deauth: boolean; json?: boolean; pipeline?: string; redis?: string } & RedisTlsFlags) => {
+      const { revokeCommand } = await import('./commands/revoke.js');
+      await revokeCommand({
+        user: opts.user,
+        ip: opts.ip,
+        reason: opts.reason,
+        ban: opts.ban,
+        deauth: opts.deauth,
         json: Boolean(opts.json),
         pipelineFile: opts.pipeline,
         redisUrl: opts.redis,

@@ -5,6 +5,7 @@ import type { PipelineDiff } from './config/diff.js';
 import type { PipelineFile } from './config/pipeline.js';
 import { createPipelineReloader, type ReloadOutcome, type ReloadTrigger } from './config/reload.js';
 import { safeRedisUrl } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
 import { connectRedis, loadRedisTls, redisTlsOptions, resolveRedis, type RedisTlsOverrides } from './runtime/redis.js';
 import { createWorker, type Worker } from './runtime/worker.js';
 import { openKeyrings } from './runtime/profiles.js';
@@ -15,6 +16,7 @@ import { loadTokenFile, type TokenStore } from './api/tokens.js';
 import { FortistreamError, errorMessage } from './errors.js';
 import { compileRules } from './state/rules.js';
 import type { StateStage } from './state/stage.js';
+import { startEnforcement, type Enforcement } from './runtime/enforcement.js';
 
 export interface RunOptions extends PipelineOverrides {
   readonly pipelineFile: string;
@@ -54,7 +56,7 @@ export interface RunningWorker {
 }
 
 /** What the operations routes need from the running worker; follows pipeline reloads. */
-function apiOps(worker: Worker): OpsOptions {
+function apiOps(worker: Worker, enforcement: Enforcement): OpsOptions {
   let cached: { stage: StateStage; config: Readonly<PipelineFile>; state: ApiState } | undefined;
   return {
     worker,
@@ -72,6 +74,9 @@ function apiOps(worker: Worker): OpsOptions {
       };
       cached = { stage, config, state };
       return state;
+    },
+    get enforcement() {
+      return enforcement.revocation();
     },
     get expectedListeners() {
       return Object.keys(worker.config.sources).length;
@@ -111,7 +116,24 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
   try {
     const redisTls = await loadRedisTls(choice.url, pipeline.redis.tls, options.redisTls, logger);
     const redis = await connectRedis(choice.url, pipeline.redis.connect_timeout_ms, redisTlsOptions(redisTls));
-    const worker = createWorker({ pipeline, redis, redisUrl: choice.url, redisTls, logger, keyrings });
+    const metrics = createMetrics();
+    let enforcement: Enforcement;
+    try {
+      enforcement = await startEnforcement({ pipeline, redis, redisUrl: choice.url, redisTls, logger, metrics });
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+    const worker = createWorker({
+      pipeline,
+      redis,
+      redisUrl: choice.url,
+      redisTls,
+      logger,
+      keyrings,
+      metrics,
+      onActionAlerts: enforcement.onActionAlerts,
+    });
     let api: ApiServer | undefined;
     // Updated in place after reloads: the API looks names up per request.
     const apiStreams: Record<string, string> = { ...worker.namedStreams() };
@@ -125,10 +147,11 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
           logger: logger.child({ component: 'api' }),
           keepaliveMs: pipeline.api.keepalive_seconds * 1000,
           maxSseClients: pipeline.api.max_sse_clients,
-          ops: apiOps(worker),
+          ops: apiOps(worker, enforcement),
+          ...(enforcement.feeds.length > 0 ? { feeds: { keys: enforcement.keys, feeds: enforcement.feeds, registry: worker.metrics.registry } } : {}),
         });
         try {
-          api = await startApiServer(app, apiAddress);
+          api = await startApiServer(app, apiAddress, pipeline.api.tls !== undefined ? { tls: pipeline.api.tls } : {});
         } catch (error) {
           throw new FortistreamError('FST_LISTEN_FAILED', `the API cannot listen on ${apiAddress}: ${errorMessage(error)}`, { cause: error });
         }
@@ -137,6 +160,7 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
       }
     } catch (error) {
       await worker.stop().catch(() => false);
+      await enforcement.close().catch(() => undefined);
       redis.disconnect();
       throw error;
     }
@@ -163,6 +187,8 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
           }
         }
         const previous = worker.config;
+        // Devices and actions first: a token file that cannot be read rejects the reload before anything changed.
+        await enforcement.reconfigure(next);
         const result = await worker.reconfigure(next);
         if (!result.applied) return result;
         const streams = worker.namedStreams();
@@ -197,6 +223,8 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
           reloader.close();
           await api?.close();
           const flushed = await worker.stop();
+          // After the worker: alerts of its last batches still become jobs.
+          await enforcement.close().catch((error: unknown) => logger.warn({ err: errorMessage(error) }, 'closing the actions queue failed'));
           // QUIT waits for Redis's reply: a frozen or gone Redis must not hold the exit.
           let quitTimer: NodeJS.Timeout | undefined;
           const quitted = await Promise.race([

@@ -5,7 +5,7 @@ import type { ActionableAlert } from '../state/stage.js';
 
 export type { ActionableAlert };
 import { errorMessage } from '../errors.js';
-import type { DeviceDirectory } from './device-directory.js';
+import type { DeviceResolver } from './device-resolver.js';
 import type { ActionJob } from './jobs.js';
 
 /**
@@ -36,7 +36,7 @@ export interface AlertActionDispatcher {
 
 export interface AlertActionOptions {
   readonly queue: ActionEnqueuer;
-  readonly devices: DeviceDirectory;
+  readonly devices: DeviceResolver;
   readonly lists?: AddressListWriter;
   readonly logger: Logger;
   readonly registry?: Registry;
@@ -52,7 +52,7 @@ interface PlannedJob {
 }
 
 /** The jobs one alert yields (empty, with a logged reason, when its target or device is unknown). */
-export function planAlertJobs(item: ActionableAlert, devices: DeviceDirectory): { jobs: PlannedJob[]; skipped?: string } {
+export function planAlertJobs(item: ActionableAlert, devices: DeviceResolver): { jobs: PlannedJob[]; skipped?: string } {
   const { alert, action } = item;
   const idempotencyKey = `${alert.counter}|${alert.key}|${alert.windowStartMs}`;
   const reason = `${alert.counter} reached ${alert.value} (threshold ${alert.threshold}) in ${alert.windowSeconds} s`;

@@ -1,8 +1,8 @@
 import type { Session, SessionMethod } from '../state/session-model.js';
 import type { SessionRevokeSelector, SessionStore } from '../state/sessions.js';
 import type { ActionEnqueuer, AddressListWriter } from './alert-actions.js';
-import type { DeviceDirectory } from './device-directory.js';
-import type { ActionJob, FortiosDeauthMethod } from './jobs.js';
+import type { DeviceResolver } from './device-resolver.js';
+import { fortiosDeauthMethod, type ActionJob } from './jobs.js';
 
 /**
  * One-command revocation: delete the sessions (one script call: session, indices, expiry entry and
@@ -42,20 +42,11 @@ export interface RevokeDependencies {
   readonly sessions: SessionStore;
   /** The actions queue; undefined when no devices are configured (sessions are still revoked). */
   readonly queue?: ActionEnqueuer | undefined;
-  readonly devices: DeviceDirectory;
+  readonly devices: DeviceResolver;
   readonly lists?: AddressListWriter | undefined;
   /** Address list the revoked addresses join (default `revoked`) and for how long (default 24 h). */
   readonly revokedList?: string;
   readonly listSeconds?: number;
-}
-
-/**
- * FortiOS `user/firewall/deauth` methods: FSSO sessions are deauthenticated as `fsso`; every other
- * kind the FortiGate tracks as a firewall user by address (firewall auth, SSL-VPN and IPsec traffic
- * from the tunnel address, admin and IdP logins that also authenticated traffic) as `firewall`.
- */
-export function fortiosDeauthMethod(method: SessionMethod): FortiosDeauthMethod {
-  return method === 'fsso' ? 'fsso' : 'firewall';
 }
 
 export async function revokeSessions(deps: RevokeDependencies, request: RevokeRequest): Promise<RevokeOutcome> {

@@ -20,9 +20,9 @@ import { authorize, BodyError, methodNotAllowed, problem, readBody, sendJson } f
 import type { TokenStore } from './tokens.js';
 import type { RevokeDependencies } from '../actions/revoke.js';
 import { revokeSessions } from '../actions/revoke.js';
-import { createDeviceDirectory } from '../actions/device-directory.js';
+import { createDeviceResolver } from '../actions/device-resolver.js';
 
-const NO_DEVICES = createDeviceDirectory({});
+const NO_DEVICES = createDeviceResolver({});
 
 /** What the API reads from the running worker (a `Worker` fits). */
 export interface ApiWorkerView {

@@ -63,7 +63,7 @@ function printSessions(sessions: readonly Session[], options: SessionsCommandOpt
   options.print(`${sessions.length} session(s)`);
 }
 
-function sessionToJson(session: Session): Record<string, unknown> {
+export function sessionToJson(session: Session): Record<string, unknown> {
   return {
     id: session.id,
     user: session.user,

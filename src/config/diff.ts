@@ -7,7 +7,7 @@
 import type { PipelineFile } from './pipeline.js';
 
 /** Top-level sections a running worker cannot switch: the connection and key layout, the API listener. */
-export const RESTART_SECTIONS = ['redis', 'api', 'audit', 'spool'] as const;
+export const RESTART_SECTIONS = ['redis', 'api', 'audit', 'spool', 'feeds'] as const;
 export type RestartSection = (typeof RESTART_SECTIONS)[number];
 
 /** Named parts of a pipeline that a reload adds, removes or replaces one by one. */

@@ -194,6 +194,26 @@ export const pipelineFileSchema = z
       }
       writers.set(stream, `profile "${name}"`);
     }
+    // Actions name devices and webhooks declared elsewhere in the file.
+    const devices = new Set(Object.keys(file.devices ?? {}));
+    const webhooks = new Set(Object.keys(file.actions?.webhooks ?? {}));
+    (file.counters ?? []).forEach((counter, index) => {
+      const action = counter.action;
+      if (action?.type === 'ban-ip' && action.device !== undefined && !devices.has(action.device)) {
+        ctx.addIssue({ code: 'custom', path: ['counters', index, 'action', 'device'], message: `no device "${action.device}" under devices:` });
+      }
+      if (action?.type === 'ban-ip' && devices.size === 0) {
+        ctx.addIssue({ code: 'custom', path: ['counters', index, 'action'], message: 'ban-ip needs the FortiGates to call: declare them under devices:' });
+      }
+      if (action?.type === 'webhook' && !webhooks.has(action.webhook)) {
+        ctx.addIssue({ code: 'custom', path: ['counters', index, 'action', 'webhook'], message: `no webhook "${action.webhook}" under actions.webhooks` });
+      }
+    });
+    for (const [name, feed] of Object.entries(file.feeds ?? {})) {
+      if (feed.push !== undefined && !devices.has(feed.push.device)) {
+        ctx.addIssue({ code: 'custom', path: ['feeds', name, 'push', 'device'], message: `no device "${feed.push.device}" under devices:` });
+      }
+    }
     const seen = new Map<string, string>();
     for (const [name, source] of Object.entries(file.sources)) {
       if (/:0$/.test(source.address)) continue; // port 0: the kernel picks a different free port for each

@@ -13,6 +13,7 @@ import type { CompiledProfile } from '../sanitize/profiles.js';
 import { createRedisStreamsSink } from '../sinks/redis-streams.js';
 import { createSyslogSource } from '../sources/syslog/index.js';
 import { compileRules } from '../state/rules.js';
+import { createDeviceResolver } from '../actions/device-resolver.js';
 import type { ActionableAlert, StateStageConfig } from '../state/stage.js';
 import type { DeadLetter, Frame, Sink, Source, SourceContext } from './contracts.js';
 import type { EventPipeline } from './pipeline.js';
@@ -90,7 +91,8 @@ export function hasState(pipeline: Readonly<PipelineFile>): boolean {
 export function stateConfigOf(pipeline: Readonly<PipelineFile>): StateStageConfig {
   const prefix = pipeline.redis.key_prefix;
   return {
-    rules: compileRules(pipeline.sessions, pipeline.counters),
+    // Our own REST calls come back as rest-api logs from these users: they must not trigger actions.
+    rules: compileRules(pipeline.sessions, pipeline.counters, { feedbackUsers: createDeviceResolver(pipeline.devices).apiUsers() }),
     auditRefresh: pipeline.sessions?.audit_refresh ?? false,
     alertsStream: prefix + pipeline.alerts.stream,
     alertsMaxLen: pipeline.alerts.max_len,

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertActionDispatcher, type ActionEnqueuer } from '../../../src/actions/alert-actions.js';
-import { createDeviceDirectory } from '../../../src/actions/device-directory.js';
+import { createDeviceResolver } from '../../../src/actions/device-resolver.js';
 import type { ActionJob } from '../../../src/actions/jobs.js';
 import { revokeSessions } from '../../../src/actions/revoke.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
@@ -72,7 +72,7 @@ describe('counter threshold → ban-ip job', () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const dispatcher = createAlertActionDispatcher({
       queue,
-      devices: createDeviceDirectory({ hq: { serials: [HQ.serial], names: [] } }),
+      devices: createDeviceResolver({ hq: { serials: [HQ.serial], names: [] } }),
       lists: { add: async (list, address) => void listAdds.push(`${list}:${address}`) },
       logger,
       registry: metrics.registry,
@@ -163,7 +163,7 @@ describe('revokeSessions', () => {
       {
         sessions,
         queue,
-        devices: createDeviceDirectory({ hq: { serials: [HQ.serial] } }),
+        devices: createDeviceResolver({ hq: { serials: [HQ.serial] } }),
         lists: { add: async (list, address) => void lists.push(`${list}:${address}`) },
       },
       { selector: { by: 'user', user: 'dave' }, reason: 'phished', actor: 'cli:test', banSeconds: 600 },
@@ -188,7 +188,7 @@ describe('revokeSessions', () => {
     expect(revokedEntries).toHaveLength(2);
     expect(revokedEntries[0]?.[1].join(' ')).toContain('cli:test');
     // Revoking again finds nothing and enqueues nothing.
-    const again = await revokeSessions({ sessions, queue, devices: createDeviceDirectory({}) }, { selector: { by: 'ip', ip: '203.0.113.70' }, reason: 'x', actor: 'cli:test' });
+    const again = await revokeSessions({ sessions, queue, devices: createDeviceResolver({}) }, { selector: { by: 'ip', ip: '203.0.113.70' }, reason: 'x', actor: 'cli:test' });
     expect(again).toEqual({ revoked: [], jobs: [], skipped: [] });
   });
 });

@@ -22,6 +22,8 @@ sources:
 sinks:
   soc: { type: redis_streams }
 ${DEFAULT_SESSIONS_YAML}
+devices:
+  fgt: { base_url: "https://127.0.0.1:1", token_env: FGT_TOKEN }
 feeds:
   finance: { type: group, group: Finance, push: { device: fgt, connector: fin } }
   blocked: { type: list, list: blocked, push: { device: fgt, connector: blk } }

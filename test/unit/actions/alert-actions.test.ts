@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parsePipelineText } from '../../../src/config/load.js';
+import { FortistreamError } from '../../../src/errors.js';
 import { planAlertJobs } from '../../../src/actions/alert-actions.js';
-import { createDeviceDirectory } from '../../../src/actions/device-directory.js';
+import { createDeviceResolver } from '../../../src/actions/device-resolver.js';
 import { parseFrame } from '../../../src/parse/index.js';
 import { counterSettingsSchema, countersSettingsSchema } from '../../../src/state/rules-schema.js';
 import { compileRules, type RuleBatchResult } from '../../../src/state/rules.js';
@@ -8,7 +10,7 @@ import type { CounterAlert } from '../../../src/state/counters.js';
 import { fortigateLine } from '../../support/fortigate-lines.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-const devices = createDeviceDirectory({
+const devices = createDeviceResolver({
   hq: { serials: ['FGT60FHQ00000001'], names: ['fw-hq'] },
   branch: { serials: [], names: ['fw-branch'] },
 });
@@ -122,5 +124,31 @@ describe('rules: devices on action counters, and our own REST calls ignored', ()
     expect(evaluate(restCall('fortistream-api')).map((u) => u.counter.name)).toEqual(['plain']);
     // Another admin's REST calls still count everywhere.
     expect(evaluate(restCall('alice')).map((u) => u.counter.name)).toEqual(['plain', 'acting']);
+  });
+});
+
+describe('counter actions are checked against devices and webhooks', () => {
+  const pipeline = (extra: string): string[] => {
+    try {
+      parsePipelineText(
+        `sources:\n  u: { type: syslog, mode: udp, address: "127.0.0.1:0" }\nsinks:\n  soc: { type: redis_streams }\n${extra}`,
+        'p.yaml',
+        { env: {} },
+      );
+      return [];
+    } catch (error) {
+      if (error instanceof FortistreamError) return [...error.details];
+      throw error;
+    }
+  };
+  const counter = (action: string) =>
+    `counters:\n  - { name: c, when: { event.code: "0102043009" }, key: [source.ip], window_seconds: 60, bucket_seconds: 10, threshold: 3, action: ${action} }\n`;
+  const devices = 'devices:\n  hq: { base_url: "https://10.0.0.1", token_env: T }\n';
+
+  it('names the key path of an unknown device or webhook, and a ban without devices', () => {
+    expect(pipeline(counter('{ type: ban-ip, seconds: 60 }'))).toEqual(['p.yaml: counters.0.action: ban-ip needs the FortiGates to call: declare them under devices:']);
+    expect(pipeline(devices + counter('{ type: ban-ip, seconds: 60, device: branch }'))).toEqual(['p.yaml: counters.0.action.device: no device "branch" under devices:']);
+    expect(pipeline(counter('{ type: webhook, webhook: soc }'))).toEqual(['p.yaml: counters.0.action.webhook: no webhook "soc" under actions.webhooks']);
+    expect(pipeline(devices + counter('{ type: ban-ip, seconds: 60, device: hq }'))).toEqual([]);
   });
 });

@@ -12,6 +12,9 @@ sources:
   udp_in: { type: syslog, mode: udp, address: "127.0.0.1:5514" }
 sinks:
   soc: { type: redis_streams }
+devices:
+  d: { base_url: "https://10.0.0.1", token_env: FGT_TOKEN }
+  fgt_hq: { base_url: "https://10.0.0.2", token_env: FGT_TOKEN }
 `;
 
 function problems(feedsYaml: string): string[] {
@@ -75,6 +78,12 @@ api:
       expect.stringMatching(/^p\.yaml: feeds\.f\.push\.snapshot_interval_seconds: /),
     ]);
     expect(problems('api: { tokens_file: /t, tls: { cert_file: /c } }\n')).toEqual([expect.stringMatching(/^p\.yaml: api\.tls\.key_file: /)]);
+  });
+
+  it('refuses a push to a device that is not declared', () => {
+    expect(problems('feeds:\n  f: { type: list, list: a, push: { device: elsewhere, connector: c } }\n')).toEqual([
+      'p.yaml: feeds.f.push.device: no device "elsewhere" under devices:',
+    ]);
   });
 
   it('refuses two feeds pushing to the same connector', () => {
