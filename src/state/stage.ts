@@ -280,7 +280,11 @@ export function createStateStage(options: StateStageOptions): StateStage {
       const mine = position;
       const next = chain.then(async () => {
         for (const [other, otherOrder] of failed) {
-          if (other !== batch && otherOrder < mine) throw new Error('state: an earlier batch failed and must be applied first');
+          if (other !== batch && otherOrder < mine) {
+            // This batch waits too: a later one applied before it would make its sequence look replayed.
+            failed.set(batch, mine);
+            throw new Error('state: an earlier batch failed and must be applied first');
+          }
         }
         try {
           await apply(batch);

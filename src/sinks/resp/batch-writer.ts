@@ -182,6 +182,9 @@ export function createRespBatchWriter(options: RespBatchWriterOptions): RespBatc
     const run = async (): Promise<T> => {
       for (const [other, otherOrder] of failed) {
         if (other !== batch && otherOrder < position) {
+          // This batch now waits too: a later one must not be written before it (its ids would be
+          // refused as "already there" when it is retried, and its entries lost).
+          failed.set(batch, position);
           throw failure(batch.events.length, batch.dead.length, new Error('an earlier batch failed and must be written first (explicit ids keep the stream order)'));
         }
       }
