@@ -104,16 +104,25 @@ export function planAlertJobs(item: ActionableAlert, devices: DeviceResolver): {
   };
 }
 
+const ALERT_ACTIONS_METRIC = 'fortistream_alert_actions_total';
+
+/** The outcome counter, registered once per registry (a reload builds a new dispatcher on the same one). */
+function alertActionsCounter(registry: Registry | undefined): Counter<'counter' | 'outcome'> {
+  const existing = registry?.getSingleMetric(ALERT_ACTIONS_METRIC);
+  if (existing instanceof Counter) return existing as Counter<'counter' | 'outcome'>;
+  return new Counter({
+    name: ALERT_ACTIONS_METRIC,
+    help: 'Jobs planned from threshold alerts, by outcome: enqueued, duplicate, skipped (no target), dropped (pending queue full), retried',
+    labelNames: ['counter', 'outcome'],
+    registers: registry ? [registry] : [],
+  });
+}
+
 export function createAlertActionDispatcher(options: AlertActionOptions): AlertActionDispatcher {
   const { queue, devices, logger } = options;
   const maxPending = options.maxPending ?? 10_000;
   const retryMaxMs = options.retryMaxMs ?? 5000;
-  const outcomes = new Counter({
-    name: 'fortistream_alert_actions_total',
-    help: 'Jobs planned from threshold alerts, by outcome: enqueued, duplicate, skipped (no target), dropped (pending queue full), retried',
-    labelNames: ['counter', 'outcome'],
-    registers: options.registry ? [options.registry] : [],
-  });
+  const outcomes = alertActionsCounter(options.registry);
   const pending: { planned: PlannedJob; counter: string }[] = [];
   let running: Promise<void> | undefined;
   let delayMs = 0;

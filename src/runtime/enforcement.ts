@@ -98,9 +98,16 @@ export async function startEnforcement(options: EnforcementOptions): Promise<Enf
       logger,
       metrics,
     });
-    const queue = createActionQueue({ redisUrl: options.redisUrl, redisTls: options.redisTls, prefix, settings, devices, logger: log });
-    const dispatcher = createAlertActionDispatcher({ queue, devices: resolver, lists, logger: log, registry: metrics.registry });
-    return { resolver, queue, runner, dispatcher };
+    let queue: ActionQueue | undefined;
+    try {
+      queue = createActionQueue({ redisUrl: options.redisUrl, redisTls: options.redisTls, prefix, settings, devices, logger: log });
+      const dispatcher = createAlertActionDispatcher({ queue, devices: resolver, lists, logger: log, registry: metrics.registry });
+      return { resolver, queue, runner, dispatcher };
+    } catch (error) {
+      // A reload that fails here keeps the parts in force: close what this attempt started.
+      await Promise.allSettled([queue?.close(), runner.close()]);
+      throw error;
+    }
   };
 
   const retire = async (parts: ActingParts): Promise<void> => {
