@@ -25,7 +25,7 @@ const BUFFER_MAX_BYTES = 16 * MiB;
  * peaks stay well below; without back-pressure the worker reads the whole backlog into memory and
  * goes far past it (see README "Reliability contract").
  */
-const RSS_ALLOWANCE_BYTES = 64 * MiB;
+const RSS_ALLOWANCE_BYTES = 96 * MiB;
 const CAPACITY_SECONDS = 5;
 const BURST_SECONDS = 60;
 /**
