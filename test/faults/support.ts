@@ -20,10 +20,13 @@ export class FaultRedis {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly appendOnly: boolean,
   ) {}
 
-  static async start(): Promise<FaultRedis> {
-    const server = new FaultRedis(await findFreePort(), mkdtempSync(join(tmpdir(), 'fortistream-fault-redis-')));
+  /** `appendOnly: false` for the overload tests (no restart there, and an fsync per write would be the bottleneck). */
+  static async start(options: { appendOnly?: boolean } = {}): Promise<FaultRedis> {
+    const dir = mkdtempSync(join(tmpdir(), 'fortistream-fault-redis-'));
+    const server = new FaultRedis(await findFreePort(), dir, options.appendOnly ?? true);
     await server.launch();
     return server;
   }
@@ -34,7 +37,8 @@ export class FaultRedis {
 
   /** Starts redis-server (again) on the same port and folder; resolves once it answers PING. */
   async launch(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', ''];
+    if (this.appendOnly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 10_000;
@@ -133,8 +137,8 @@ export function differences(numbers: readonly number[], n: number): { lost: numb
 
 export const TOKEN = 'fault-test-read-token-0123456789abcdef';
 
-/** A pipeline file: one TCP source, the sinks stream, optionally the spool and the API (for metrics). */
-export function faultPipeline(options: { prefix: string; spoolDir?: string; api?: boolean; extra?: string }): string {
+/** A pipeline file: one TCP source and the sinks stream (or the given one-line `sources`/`sinks`), optionally the spool and the API (for metrics). */
+export function faultPipeline(options: { prefix: string; spoolDir?: string; api?: boolean; extra?: string; sources?: string; sinks?: string }): string {
   const dir = mkdtempSync(join(tmpdir(), 'fortistream-fault-'));
   const tokens = join(dir, 'tokens.yaml');
   writeFileSync(tokens, `tokens:\n  - { name: test, token: "${TOKEN}", roles: [read] }\n`);
@@ -151,9 +155,9 @@ ${options.extra ?? ''}
 ${options.spoolDir !== undefined ? `spool:\n  dir: "${options.spoolDir}"\n  fsync: batch\n` : ''}
 ${options.api === true ? `api:\n  address: "127.0.0.1:0"\n  tokens_file: "${tokens}"\n` : ''}
 sources:
-  tcp_in: { type: syslog, mode: tcp, address: "127.0.0.1:0" }
+  ${options.sources ?? 'tcp_in: { type: syslog, mode: tcp, address: "127.0.0.1:0" }'}
 sinks:
-  soc: { type: redis_streams }
+  ${options.sinks ?? 'soc: { type: redis_streams }'}
 `);
 }
 
