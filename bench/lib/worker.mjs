@@ -1,14 +1,17 @@
 // Shared helpers for benchmark scenarios: a private Redis, the built worker as a child process,
 // its RSS, and the load generator from ../shared/bench.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
-export const LOADGEN = join(ROOT, '..', 'shared', 'bench', 'fgt-loadgen.mjs');
+const LOADGEN_PATH = join(ROOT, '..', 'shared', 'bench', 'fgt-loadgen.mjs');
+// Its real path: the loadgen only runs as the main module (it compares its URL with argv[1]), so a
+// path through a symlinked ../shared would make it a silent no-op.
+export const LOADGEN = existsSync(LOADGEN_PATH) ? realpathSync(LOADGEN_PATH) : LOADGEN_PATH;
 
 export async function startRedis(extraArgs = []) {
   const { startPrivateRedis } = await import(join(ROOT, 'dist', 'src', 'runtime', 'redis-server.js'));

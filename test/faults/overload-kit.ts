@@ -4,13 +4,18 @@
  * RSS sampling from /proc, and exact counts of what reached the streams.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 
 /** The shared deterministic FortiGate load generator (same place `npm run bench` takes it from). */
-export const LOADGEN = join(process.cwd(), '..', 'shared', 'bench', 'fgt-loadgen.mjs');
+const LOADGEN_PATH = join(process.cwd(), '..', 'shared', 'bench', 'fgt-loadgen.mjs');
+/**
+ * Its real path: the loadgen runs only when started as the main module (it compares its own URL with
+ * argv[1]), so a path through a symlinked ../shared would make it a silent no-op.
+ */
+export const LOADGEN = existsSync(LOADGEN_PATH) ? realpathSync(LOADGEN_PATH) : LOADGEN_PATH;
 
 /** Starts the load generator with `args`; `done` resolves its stderr (its last line is a JSON stats line). */
 export function startLoadgen(args: readonly string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
