@@ -119,8 +119,11 @@ ${DEFAULT_COUNTERS_YAML}
     const { host, port } = worker.addresses.tcp_in!;
     const t0 = Math.floor(Date.now() / 1000) * 1000;
     await sendStream(host, port, [firewallAuth(t0)], 'octet');
-    const opened = await waitFor(() => sessions('--user', 'erin'), (s) => s.length === 1);
-    expect(opened[0]).toMatchObject({ method: 'firewall', ip: '10.9.9.9', groups: ['Staff'] });
+    // The session lives 2 s: read its opening from the audit stream (a CLI call may take longer than that on a busy machine).
+    const audited = (action: string) => async () =>
+      (await redis.xrange(`${prefix}audit`, '-', '+')).find(([, f]) => f[f.indexOf('event.action') + 1] === action && f.includes('erin'));
+    const opened = await waitFor(audited('session.opened'), (entry) => entry !== undefined, 8000);
+    expect(opened?.[1].join(' ')).toMatch(/firewall.*10\.9\.9\.9|10\.9\.9\.9.*firewall/);
     // Idle timeout 2 s after the login's time; the sweep runs every second.
     const expiredEntry = await waitFor(
       async () =>
