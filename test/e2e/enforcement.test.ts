@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendStream } from '../../src/demo/send.js';
 import { startFakeFortios, TEST_CA_FILE, type FakeFortios } from '../support/fake-fortios.js';
-import { fortigateLine, waitFor } from '../support/fortigate-lines.js';
+import { failedVpnLoginLine, fortigateLine, waitFor } from '../support/fortigate-lines.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 import { CLI, startWorkerProcess, writePipeline, type WorkerProcess } from '../support/worker-process.js';
 
@@ -23,8 +23,7 @@ const BAN = '/api/v2/monitor/user/banned/add_users';
 const DEAUTH = '/api/v2/monitor/user/firewall/deauth';
 const PUSH = '/api/v2/monitor/system/external-resource/dynamic';
 
-const failedVpnLogin = (t: number, ip: string): Buffer =>
-  fortigateLine(t, `logid="0101039426" type="event" subtype="vpn" level="alert" vd="root" action="ssl-login-fail" tunneltype="ssl-web" remip=${ip} user="mallory" group="N/A" reason="sslvpn_login_unknown_user" msg="SSL user failed to logged in"`, HQ);
+const failedVpnLogin = (t: number, ip: string): Buffer => failedVpnLoginLine(t, ip, HQ);
 const restCall = (t: number, user: string): Buffer =>
   fortigateLine(t, `logid="0116047301" type="event" subtype="rest-api" level="information" vd="root" logdesc="REST API request success" user="${user}" ui="REST(127.0.0.1)" method="POST" status="200" url="/api/v2/monitor/user/banned/add_users?vdom=root"`, HQ);
 const login = (t: number, user: string, ip: string, group: string): Buffer =>

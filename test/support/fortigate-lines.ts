@@ -7,6 +7,15 @@ export function fortigateLine(atMs: number, body: string, device = { name: 'fw-e
   return Buffer.from(`${head} ${body}`);
 }
 
+/** A failed SSL-VPN login (0101039426) from `ip`, stamped `atMs`. */
+export function failedVpnLoginLine(atMs: number, ip: string, device?: { name: string; serial: string }): Buffer {
+  return fortigateLine(
+    atMs,
+    `logid="0101039426" type="event" subtype="vpn" level="alert" vd="root" action="ssl-login-fail" tunneltype="ssl-web" remip=${ip} user="mallory" group="N/A" reason="sslvpn_login_unknown_user" msg="SSL user failed to logged in"`,
+    device,
+  );
+}
+
 /** The auth and traffic lines the state tests send, for one device. */
 export function authLines(device?: { name: string; serial: string }) {
   const at = (t: number, body: string): Buffer => fortigateLine(t, body, device);

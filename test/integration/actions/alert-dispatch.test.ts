@@ -11,7 +11,7 @@ import { countersSettingsSchema } from '../../../src/state/rules-schema.js';
 import { compileRules } from '../../../src/state/rules.js';
 import { createSessionStore } from '../../../src/state/sessions.js';
 import { createStateStage } from '../../../src/state/stage.js';
-import { fortigateLine, waitFor } from '../../support/fortigate-lines.js';
+import { failedVpnLoginLine, waitFor } from '../../support/fortigate-lines.js';
 import { testRedisClient, uniquePrefix } from '../../support/redis.js';
 
 const T0 = Date.now() - 60_000;
@@ -37,14 +37,13 @@ function recordingQueue(failFirst = 0): ActionEnqueuer & { jobs: { job: ActionJo
   return queue;
 }
 
-function event(atMs: number, body: string, device = HQ): NormalizedEvent {
-  const result = parseFrame(fortigateLine(atMs, body, device), { source: 't', peer: '127.0.0.1:1', receivedAtMs: atMs });
+function event(line: Buffer, atMs: number): NormalizedEvent {
+  const result = parseFrame(line, { source: 't', peer: '127.0.0.1:1', receivedAtMs: atMs });
   if (!result.ok) throw new Error(result.reason);
   return result.event;
 }
 
-const failedVpnLogin = (atMs: number, ip: string, device = HQ): NormalizedEvent =>
-  event(atMs, `logid="0101039426" type="event" subtype="vpn" level="alert" vd="root" action="ssl-login-fail" tunneltype="ssl-web" remip=${ip} user="mallory" group="N/A" reason="sslvpn_login_unknown_user" msg="SSL user failed to logged in"`, device);
+const failedVpnLogin = (atMs: number, ip: string, device = HQ): NormalizedEvent => event(failedVpnLoginLine(atMs, ip, device), atMs);
 
 describe('counter threshold → ban-ip job', () => {
   let redis: Redis;
