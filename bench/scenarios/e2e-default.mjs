@@ -2,10 +2,10 @@
 // parsed, XADDed, and applied to sessions (auth events) and the four default counters (every event).
 // Reports events/s, the worker's peak RSS, and Redis memory per live session.
 import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ROOT, peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
+import { ROOT, cpuMicros, peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
 
 const COUNT = Number(process.env.BENCH_E2E_COUNT ?? 500_000);
 const defaults = readFileSync(join(ROOT, 'pipelines', 'default.yaml'), 'utf8');
@@ -29,6 +29,7 @@ const { host, port } = worker.addresses.tcp_in;
 // Redis is single-threaded and shares the cores: its CPU per event (user + sys) is the budget.
 const cpuSeconds = (info) => Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
 const cpuBefore = cpuSeconds(await redis.info('cpu'));
+const workerCpuBefore = cpuMicros(worker.child.pid);
 let peakRss = rssBytes(worker.child.pid);
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, rssBytes(worker.child.pid));
@@ -59,6 +60,7 @@ await new Promise((r) => setTimeout(r, 500));
 clearInterval(sampler);
 peakRss = Math.max(peakRss, peakRssBytes(worker.child.pid));
 const redisCpuUsPerEvent = ((cpuSeconds(await redis.info('cpu')) - cpuBefore) * 1e6) / COUNT;
+const workerCpuUsPerEvent = (cpuMicros(worker.child.pid) - workerCpuBefore) / COUNT;
 const sessions = await redis.zcard('bench:{bench:audit}:expiry');
 const alerts = await redis.xlen('bench:alerts');
 if (process.env.BENCH_COMMANDSTATS) {
@@ -85,7 +87,11 @@ console.log(
     live_sessions: sessions,
     audit_entries: audit,
     alerts,
+    worker_cpu_us_per_event: +workerCpuUsPerEvent.toFixed(2),
     redis_cpu_us_per_event: +redisCpuUsPerEvent.toFixed(2),
+    // Upper bounds: Redis runs on one core; worker and Redis share the machine's cores (the loadgen too).
+    redis_bound_events_per_s: Math.round(1e6 / redisCpuUsPerEvent),
+    cores_bound_events_per_s: Math.round((cpus().length * 1e6) / (redisCpuUsPerEvent + workerCpuUsPerEvent)),
     load_avg_1m: +loadavg()[0].toFixed(2),
   }),
 );

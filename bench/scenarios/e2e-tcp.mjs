@@ -3,7 +3,7 @@
 // events/s from the first to the last entry landing, the worker's peak RSS, and the CPU each process
 // spent per event over that window (worker, Redis, loadgen: they share the machine's cores).
 // BENCH_E2E_COUNT (default 1,000,000), BENCH_WORKER_FLAGS (node flags for the worker).
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { cpuMicros, peakRssBytes, rssBytes, runLoadgen, startRedis, startWorker } from '../lib/worker.mjs';
 
@@ -78,6 +78,9 @@ await redisServer.stop();
 const seconds = (lastAt - firstAt) / 1000;
 const measured = COUNT - firstLen;
 const perEvent = (key) => (lastAt ? +((cpuAtLast[key] - cpuAtFirst[key]) / measured).toFixed(2) : 0);
+// Upper bounds from the CPU each process spent per event: Redis runs on one core, so it cannot take
+// more than 1 s / its µs per event; and the three processes share the machine's cores.
+const cpuTotal = perEvent('worker') + perEvent('redis') + perEvent('loadgen');
 console.log(
   JSON.stringify({
     events: COUNT,
@@ -91,6 +94,8 @@ console.log(
     // Approximate: sampled every ~20 ms while the loadgen runs (it exits as soon as it sent everything).
     loadgen_cpu_us_per_event: perEvent('loadgen'),
     loadgen_msgs_per_s: sent.msgsPerSec,
+    redis_bound_events_per_s: perEvent('redis') > 0 ? Math.round(1e6 / perEvent('redis')) : 0,
+    cores_bound_events_per_s: cpuTotal > 0 ? Math.round((cpus().length * 1e6) / cpuTotal) : 0,
     worker_flags: process.env.BENCH_WORKER_FLAGS ?? '',
     load_avg_1m: +loadavg()[0].toFixed(2),
   }),
