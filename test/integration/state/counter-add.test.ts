@@ -176,6 +176,40 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
     }
   });
 
+  it('keeps first/last exact on the threshold-less path: later calls and a bucket given twice in one call', async () => {
+    const store = setup();
+    const bucketsKey = store.layout.counterBuckets('plain', 'k');
+    const alertKey = store.layout.counterAlert('plain', 'k');
+    const call = (...updates: number[]) =>
+      redis().fortistreamCounterAdd(bucketsKey, alertKey, s(25), 60_000, 10_000, 0, 0, updates.length / 4, ...updates, '', 0);
+    // Bucket s(20): 2 events in [s(20)+3000, s(20)+4000].
+    await call(s(20), 2, s(20) + 3000, s(20) + 4000);
+    // A later call with earlier and later events in that bucket, given as two entries.
+    // The second entry's first/last lie between the first entry's and the stored ones.
+    await call(s(20), 1, s(20) + 1000, s(20) + 9000, s(20), 1, s(20) + 2000, s(20) + 5000);
+    expect(await redis().hgetall(bucketsKey)).toMatchObject({
+      [`c:${s(20)}`]: '4',
+      [`f:${s(20)}`]: String(s(20) + 1000),
+      [`l:${s(20)}`]: String(s(20) + 9000),
+    });
+  });
+
+  it('refuses a replayed batch on the threshold-less path before changing anything', async () => {
+    const store = setup();
+    const bucketsKey = store.layout.counterBuckets('plain', 'r');
+    const alertKey = store.layout.counterAlert('plain', 'r');
+    const call = (seq: number) =>
+      redis().fortistreamCounterAdd(bucketsKey, alertKey, s(25), 60_000, 10_000, 0, 0, 1, s(20), 5, s(20), s(20) + 10, 'seq:w', seq);
+    expect(await call(7)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    const stored = await redis().hgetall(bucketsKey);
+    expect(await call(7)).toEqual([-1, 0, 0, 0, 0, 0, 0]);
+    expect(await call(6)).toEqual([-1, 0, 0, 0, 0, 0, 0]);
+    expect(await redis().hgetall(bucketsKey)).toEqual(stored);
+    expect(stored['seq:w']).toBe('7');
+    expect(await call(8)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    expect((await redis().hgetall(bucketsKey))[`c:${s(20)}`]).toBe('10');
+  });
+
   it('returns error codes for bad arguments from the script itself', async () => {
     const store = setup();
     const bucketsKey = store.layout.counterBuckets('x', 'k');
