@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import { alertId } from '../state/counters.js';
 import type { ActionableAlert } from '../state/stage.js';
 
 export type { ActionableAlert };
@@ -65,6 +66,7 @@ export function planAlertJobs(item: ActionableAlert, devices: DeviceResolver): {
             webhook: action.webhook,
             payload: {
               kind: 'threshold-crossed',
+              alert_id: alertId(alert),
               counter: alert.counter,
               key: alert.key,
               value: alert.value,

@@ -44,6 +44,14 @@ export interface CounterAlert {
   readonly lastEventMs: number;
 }
 
+/**
+ * The stable id of an alert (counter, key, end of its window): the same when a lost alert is
+ * raised again, so consumers of the alerts stream can drop the repeat (`fortistream.alert_id`).
+ */
+export function alertId(alert: Pick<CounterAlert, 'counter' | 'key' | 'windowEndMs'>): string {
+  return `${alert.counter}|${alert.key}|${alert.windowEndMs}`;
+}
+
 export interface CounterApplyResult {
   readonly alerts: readonly CounterAlert[];
   /** Updates (events) applied. */
@@ -52,6 +60,11 @@ export interface CounterApplyResult {
   readonly late: number;
   /** Updates (events) skipped because their batch was applied already (see `CounterBatchSeq`). */
   readonly replayed: number;
+}
+
+/** The hash field in which a counter key keeps an alert until `ackAlerts` (see counter-add-2.lua). */
+function pendingAlertField(windowEndMs: number): string {
+  return `a:${windowEndMs}`;
 }
 
 /**
@@ -92,6 +105,12 @@ export interface CounterStore {
    * (raised to the newest event of the batch).
    */
   apply(updates: readonly CounterUpdate[], nowMs: number, batch?: CounterBatchSeq): Promise<CounterApplyResult>;
+  /**
+   * Confirms that these alerts were written where they belong: until then every `apply` touching
+   * their key (and every retry or replay of their batch) returns them again, so a lost alert is
+   * raised again rather than never (at least once; `alertId` names the repeats).
+   */
+  ackAlerts(alerts: readonly CounterAlert[]): Promise<void>;
   /** The current window of one key (plain read, no script). */
   read(counter: CounterSpec, key: string, nowMs: number): Promise<CounterReading>;
   /** Key values that currently have buckets (SCAN on every node of a cluster). */
@@ -199,6 +218,25 @@ export function planCounterCalls(updates: readonly CounterUpdate[], nowMs: numbe
   });
 }
 
+/** An alert as counter-add-2.lua stores and returns it: `value first_ms last_ms window_start_ms window_end_ms`. */
+function parsePendingAlert(spec: CounterSpec, key: string, text: string): CounterAlert {
+  const [value, first, last, start, end] = text.split(' ').map(Number);
+  if (value === undefined || first === undefined || last === undefined || start === undefined || end === undefined || [value, first, last, start, end].some((n) => !Number.isFinite(n))) {
+    throw new Error(`counter-add: malformed alert ${JSON.stringify(text)} for ${spec.name}`);
+  }
+  return {
+    counter: spec.name,
+    key,
+    value,
+    threshold: spec.threshold ?? 0,
+    windowSeconds: spec.windowSeconds,
+    firstEventMs: first,
+    lastEventMs: last,
+    windowStartMs: start,
+    windowEndMs: end,
+  };
+}
+
 export function createCounterStore(redis: StateRedis, options: StateKeyOptions = {}): CounterStore {
   defineStateCommands(redis);
   const keys = createStateKeys(options);
@@ -247,32 +285,38 @@ export function createCounterStore(redis: StateRedis, options: StateKeyOptions =
       replies.forEach((reply, index) => {
         const batch = plan[index];
         if (!batch) return;
+        // { sum_now, alerts, lates, late bucket starts…, alert texts… } (counter-add-2.lua)
         const items = replyArray('counter-add', checkScriptReply('counter-add', reply));
+        const alertCount = replyNumber('counter-add', items[1]);
+        const lateCount = replyNumber('counter-add', items[2]);
+        for (let a = 0; a < alertCount; a += 1) {
+          alerts.push(parsePendingAlert(batch.spec, batch.key, replyString('counter-add', items[3 + lateCount + a])));
+        }
         if (replyNumber('counter-add', items[0]) === -1) {
           for (const bucket of batch.buckets.values()) replayed += bucket.events;
           return;
         }
         let lateEvents = 0;
-        for (const item of items.slice(7)) lateEvents += batch.buckets.get(replyNumber('counter-add', item))?.events ?? 0;
+        for (const item of items.slice(3, 3 + lateCount)) lateEvents += batch.buckets.get(replyNumber('counter-add', item))?.events ?? 0;
         let events = 0;
         for (const bucket of batch.buckets.values()) events += bucket.events;
         late += lateEvents;
         applied += events - lateEvents;
-        if (replyNumber('counter-add', items[1]) === 1) {
-          alerts.push({
-            counter: batch.spec.name,
-            key: batch.key,
-            value: replyNumber('counter-add', items[2]),
-            threshold: batch.spec.threshold ?? 0,
-            windowSeconds: batch.spec.windowSeconds,
-            firstEventMs: replyNumber('counter-add', items[3]),
-            lastEventMs: replyNumber('counter-add', items[4]),
-            windowStartMs: replyNumber('counter-add', items[5]),
-            windowEndMs: replyNumber('counter-add', items[6]),
-          });
-        }
       });
+      alerts.sort((a, b) => a.windowEndMs - b.windowEndMs);
       return { alerts, applied, late, replayed };
+    },
+
+    async ackAlerts(alerts) {
+      if (alerts.length === 0) return;
+      const deletes = alerts.map((alert) => [keys.counterBuckets(alert.counter, alert.key), pendingAlertField(alert.windowEndMs)] as const);
+      if (redis instanceof Cluster) {
+        await Promise.all(deletes.map(([bucketsKey, field]) => redis.hdel(bucketsKey, field)));
+        return;
+      }
+      const pipeline = redis.pipeline();
+      for (const [bucketsKey, field] of deletes) pipeline.hdel(bucketsKey, field);
+      for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
     },
 
     async read(counter, key, nowMs) {
@@ -282,6 +326,8 @@ export function createCounterStore(redis: StateRedis, options: StateKeyOptions =
       const byStart = new Map<number, { value: number; firstEventMs: number; lastEventMs: number }>();
       for (const [field, value] of Object.entries(raw)) {
         const kind = field.slice(0, 2);
+        // Buckets only: not the writers' `seq:` fields nor pending alerts (`a:`).
+        if (kind !== 'c:' && kind !== 'f:' && kind !== 'l:') continue;
         const start = Number(field.slice(2));
         if (!Number.isFinite(start) || start <= currentBucket - times.windowMs || start > currentBucket) continue;
         const entry = byStart.get(start) ?? { value: 0, firstEventMs: 0, lastEventMs: 0 };

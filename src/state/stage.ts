@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
 import type { SinkBatch } from '../runtime/contracts.js';
 import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
-import { createCounterStore, type CounterAlert, type CounterBatchSeq } from './counters.js';
+import { alertId, createCounterStore, type CounterAlert, type CounterBatchSeq } from './counters.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
 import { createSessionStore, type SessionReplayGuard, type SessionStore } from './sessions.js';
@@ -160,6 +160,8 @@ export function createStateStage(options: StateStageOptions): StateStage {
         'alert',
         'event.action',
         'threshold-crossed',
+        'fortistream.alert_id',
+        alertId(alert),
         'fortistream.counter',
         alert.counter,
         'fortistream.counter_key',
@@ -184,6 +186,13 @@ export function createStateStage(options: StateStageOptions): StateStage {
     for (const [error] of results) if (error) throw error;
     for (const alert of alerts) options.counters.alertsRaised.inc({ counter: alert.counter });
     logger.info({ alerts: alerts.map((a) => ({ counter: a.counter, key: a.key, value: a.value })) }, 'threshold alert');
+    // Written: the counter keys may forget them. Until then every retry or replay of this batch, and
+    // the keys' next events, raise them again; a failed confirmation costs a repeat, never a loss.
+    try {
+      await counters.ackAlerts(alerts);
+    } catch (error) {
+      logger.warn({ err: error, alerts: alerts.length }, 'could not confirm written alerts: they may be raised again (same fortistream.alert_id)');
+    }
   };
 
   const applyCounters = async (

@@ -130,6 +130,7 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
       },
     ]);
     expect(await redis().get(store.layout.counterAlert(failed.name, 'eve'))).toBe(String(s(10)));
+    await store.ackAlerts(crossing.alerts);
     // Still above the threshold within the same window: no second alert.
     for (const t of [13, 30, 35, 55, 69]) {
       expect((await store.apply([{ counter: failed, key: 'eve', timeMs: s(t) }], s(t))).alerts).toEqual([]);
@@ -139,7 +140,30 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
     expect(next.alerts).toEqual([
       expect.objectContaining({ value: 5, windowStartMs: s(20), windowEndMs: s(80), firstEventMs: s(30), lastEventMs: s(71) }),
     ]);
+    await store.ackAlerts(next.alerts);
     expect((await store.apply([{ counter: failed, key: 'eve', timeMs: s(72) }], s(72))).alerts).toEqual([]);
+  });
+
+  it('keeps raising an alert until it is confirmed written, then never again (at least once, not at most)', async () => {
+    const store = setup();
+    const batch = [1, 2, 3, 4, 5].map((t) => ({ counter: failed, key: 'mallory', timeMs: s(t) }));
+    const fired = await store.apply(batch, s(5), { writer: 'w', seq: 10 });
+    expect(fired.alerts).toEqual([expect.objectContaining({ key: 'mallory', value: 5, windowEndMs: s(10) })]);
+    // The XADD of that alert was lost: the batch's retry (a replay: nothing counted twice) raises it again…
+    const retried = await store.apply(batch, s(5), { writer: 'w', seq: 10 });
+    expect(retried).toMatchObject({ applied: 0, replayed: 5 });
+    expect(retried.alerts).toEqual(fired.alerts);
+    // …and so does the key's next event, without raising a new alert for the same window.
+    const next = await store.apply([{ counter: failed, key: 'mallory', timeMs: s(6) }], s(6), { writer: 'w', seq: 11 });
+    expect(next.alerts).toEqual(fired.alerts);
+    expect((await store.read(failed, 'mallory', s(6))).value).toBe(6);
+    // A pending alert is not a bucket to readers.
+    expect((await store.read(failed, 'mallory', s(6))).buckets.map((b) => b.startMs)).toEqual([s(0)]);
+    // Confirmed: gone from the key, not raised by a replay or by later events in the window.
+    await store.ackAlerts(next.alerts);
+    expect(await redis().hkeys(store.layout.counterBuckets(failed.name, 'mallory'))).not.toContain(`a:${s(10)}`);
+    expect((await store.apply(batch, s(5), { writer: 'w', seq: 10 })).alerts).toEqual([]);
+    expect((await store.apply([{ counter: failed, key: 'mallory', timeMs: s(7) }], s(7), { writer: 'w', seq: 12 })).alerts).toEqual([]);
   });
 
   it('sets TTLs so idle keys disappear: buckets and alert marker', async () => {
@@ -200,13 +224,14 @@ describe.each(BACKENDS)('counter-add on %s Redis', (backend) => {
     const alertKey = store.layout.counterAlert('plain', 'r');
     const call = (seq: number) =>
       redis().fortistreamCounterAdd(bucketsKey, alertKey, s(25), 60_000, 10_000, 0, 0, 1, s(20), 5, s(20), s(20) + 10, 'seq:w', seq);
-    expect(await call(7)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    // Replies: { sum_now (-1: replayed), alerts, late buckets }.
+    expect(await call(7)).toEqual([0, 0, 0]);
     const stored = await redis().hgetall(bucketsKey);
-    expect(await call(7)).toEqual([-1, 0, 0, 0, 0, 0, 0]);
-    expect(await call(6)).toEqual([-1, 0, 0, 0, 0, 0, 0]);
+    expect(await call(7)).toEqual([-1, 0, 0]);
+    expect(await call(6)).toEqual([-1, 0, 0]);
     expect(await redis().hgetall(bucketsKey)).toEqual(stored);
     expect(stored['seq:w']).toBe('7');
-    expect(await call(8)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    expect(await call(8)).toEqual([0, 0, 0]);
     expect((await redis().hgetall(bucketsKey))[`c:${s(20)}`]).toBe('10');
   });
 

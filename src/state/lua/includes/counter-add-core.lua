@@ -2,10 +2,16 @@
 -- and counter-add-many (several keys in one call: one Redis). `args` has the layout of
 -- counter-add-2's ARGV; see that script's header for the contract and the return value.
 
--- The reply of a call skipped because its batch was applied already (sum_now = -1, never a sum).
-local REPLAYED = { -1, 0, 0, 0, 0, 0, 0 }
 local function int(value)
   return string.format('%.0f', value)
+end
+
+-- The reply: { sum_now, #alerts, #late, late bucket starts…, alert texts… } (see counter-add-2).
+local function reply(sumNow, late, alerts)
+  local out = { sumNow, #alerts, #late }
+  for i = 1, #late do out[#out + 1] = late[i] end
+  for i = 1, #alerts do out[#out + 1] = alerts[i] end
+  return out
 end
 
 -- The i-th update (0-based): bucket_start_ms, increment, first_ms, last_ms; nil when one is not a number.
@@ -40,8 +46,11 @@ local function counterAdd(bucketsKey, alertKey, args)
     seq = tonumber(args[8 + 4 * n])
     if seqField ~= '' then
       if not seq then return -1 end
-      local applied = tonumber(redis.call('HGET', bucketsKey, seqField))
-      if applied and seq <= applied then return REPLAYED end
+      -- (With a threshold the field comes with the HGETALL below, and so do pending alerts.)
+      if threshold == 0 then
+        local applied = tonumber(redis.call('HGET', bucketsKey, seqField))
+        if applied and seq <= applied then return reply(-1, {}, {}) end
+      end
     end
   end
 
@@ -55,13 +64,13 @@ local function counterAdd(bucketsKey, alertKey, args)
   local keepAfter = currentBucket - windowMs - latenessMs
 
   if threshold == 0 then
-    local result = { 0, 0, 0, 0, 0, 0, 0 }
+    local late = {}
     local applied = false
     for i = 0, n - 1 do
       local bucket, increment, firstMs, lastMs = readUpdate(args, i)
       if not bucket then return -1 end
       if bucket <= keepAfter then
-        result[#result + 1] = bucket
+        late[#late + 1] = bucket
       else
         local b = int(bucket)
         redis.call('HINCRBY', bucketsKey, 'c:' .. b, increment)
@@ -86,18 +95,30 @@ local function counterAdd(bucketsKey, alertKey, args)
       if seqField ~= '' then redis.call('HSET', bucketsKey, seqField, args[8 + 4 * n]) end
       redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs))
     end
-    return result
+    return reply(0, late, {})
   end
 
   -- Read the key once, drop the buckets that fell out of the retained range, then write every
   -- changed field with one HSET (a handful of commands per call, whatever the number of updates).
+  -- Pending alerts ('a:<window end>' = their text) are those not yet confirmed written to the alerts
+  -- stream (the caller deletes the field once it is, see counters.ts ackAlerts): every call returns
+  -- them again, so an alert whose XADD was lost comes back with the batch's retry or replay.
   local sums, firsts, lasts = {}, {}, {}
   local stale = {}
+  local pending = {}
+  local appliedSeq = nil
   local flat = redis.call('HGETALL', bucketsKey)
   for i = 1, #flat, 2 do
     local field = flat[i]
     local kind = string.sub(field, 1, 1)
-    local bucket = tonumber(string.sub(field, 3))
+    local bucket = nil
+    if kind == 'a' then
+      pending[#pending + 1] = flat[i + 1]
+    elseif field == seqField then
+      appliedSeq = tonumber(flat[i + 1])
+    else
+      bucket = tonumber(string.sub(field, 3))
+    end
     if bucket then
       if bucket <= keepAfter then
         stale[#stale + 1] = field
@@ -110,16 +131,17 @@ local function counterAdd(bucketsKey, alertKey, args)
       end
     end
   end
+  if seqField ~= '' and appliedSeq and seq <= appliedSeq then return reply(-1, {}, pending) end
   if #stale > 0 then redis.call('HDEL', bucketsKey, unpack(stale)) end
 
-  local result = { 0, 0, 0, 0, 0, 0, 0 }
+  local late = {}
   local ref = nil
   local writes = {}
   for i = 0, n - 1 do
     local bucket, increment, firstMs, lastMs = readUpdate(args, i)
     if not bucket then return -1 end
     if bucket <= keepAfter then
-      result[#result + 1] = bucket
+      late[#late + 1] = bucket
     else
       local b = int(bucket)
       sums[bucket] = (sums[bucket] or 0) + increment
@@ -155,7 +177,7 @@ local function counterAdd(bucketsKey, alertKey, args)
     return sum, first or 0, last or 0
   end
 
-  result[1] = windowSum(currentBucket)
+  local sumNow = windowSum(currentBucket)
 
   if ref and threshold > 0 then
     local value, first, last = windowSum(ref)
@@ -163,16 +185,14 @@ local function counterAdd(bucketsKey, alertKey, args)
       local marker = tonumber(redis.call('GET', alertKey))
       if not marker or ref >= marker + windowMs then
         redis.call('SET', alertKey, int(ref), 'PX', int(windowMs + latenessMs + bucketMs))
-        result[2] = 1
-        result[3] = value
-        result[4] = first
-        result[5] = last
-        result[6] = ref + bucketMs - windowMs
-        result[7] = ref + bucketMs
+        local windowEnd = int(ref + bucketMs)
+        local text = int(value) .. ' ' .. int(first) .. ' ' .. int(last) .. ' ' .. int(ref + bucketMs - windowMs) .. ' ' .. windowEnd
+        redis.call('HSET', bucketsKey, 'a:' .. windowEnd, text)
+        pending[#pending + 1] = text
       end
     end
   end
 
   if ref then redis.call('PEXPIRE', bucketsKey, int(windowMs + latenessMs + bucketMs)) end
-  return result
+  return reply(sumNow, late, pending)
 end
