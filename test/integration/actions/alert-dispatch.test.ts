@@ -1,18 +1,14 @@
-import type { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAlertActionDispatcher, type ActionEnqueuer } from '../../../src/actions/alert-actions.js';
 import { createDeviceResolver } from '../../../src/actions/device-resolver.js';
 import type { ActionJob } from '../../../src/actions/jobs.js';
 import { revokeSessions } from '../../../src/actions/revoke.js';
-import { createMetrics } from '../../../src/observability/metrics.js';
-import { parseFrame, type NormalizedEvent } from '../../../src/parse/index.js';
-import { countersSettingsSchema } from '../../../src/state/rules-schema.js';
-import { compileRules } from '../../../src/state/rules.js';
 import { createSessionStore } from '../../../src/state/sessions.js';
-import { createStateStage } from '../../../src/state/stage.js';
-import { failedVpnLoginLine, waitFor } from '../../support/fortigate-lines.js';
-import { testRedisClient, uniquePrefix } from '../../support/redis.js';
+import type { ActionableAlert } from '../../../src/state/stage.js';
+import { waitFor } from '../../support/fortigate-lines.js';
+import { uniquePrefix } from '../../support/redis.js';
+import { failedVpnLogin, testStateStage, useTestRedis } from '../../support/state-stage.js';
 
 const T0 = Date.now() - 60_000;
 const HQ = { name: 'fw-hq', serial: 'FGT60FHQ00000001' };
@@ -37,24 +33,9 @@ function recordingQueue(failFirst = 0): ActionEnqueuer & { jobs: { job: ActionJo
   return queue;
 }
 
-function event(line: Buffer, atMs: number): NormalizedEvent {
-  const result = parseFrame(line, { source: 't', peer: '127.0.0.1:1', receivedAtMs: atMs });
-  if (!result.ok) throw new Error(result.reason);
-  return result.event;
-}
-
-const failedVpnLogin = (atMs: number, ip: string, device = HQ): NormalizedEvent => event(failedVpnLoginLine(atMs, ip, device), atMs);
-
 describe('counter threshold → ban-ip job', () => {
-  let redis: Redis;
-  beforeAll(() => {
-    redis = testRedisClient();
-  });
-  afterAll(async () => {
-    await redis.quit();
-  });
-
-  const counters = countersSettingsSchema.parse([
+  const redis = useTestRedis();
+  const counters = [
     {
       name: 'vpn_failed_by_ip',
       when: { 'event.code': '0101039426' },
@@ -64,11 +45,11 @@ describe('counter threshold → ban-ip job', () => {
       threshold: 3,
       action: { type: 'ban-ip', seconds: 3600 },
     },
-  ]);
+  ];
 
   function stageWith(queue: ActionEnqueuer, listAdds: string[] = []) {
-    const prefix = uniquePrefix('act');
-    const metrics = createMetrics({ defaultMetrics: false });
+    let dispatch: (alerts: readonly ActionableAlert[]) => void = () => undefined;
+    const { stage, prefix, metrics } = testStateStage(redis(), counters, { onActionAlerts: (alerts) => dispatch(alerts) });
     const dispatcher = createAlertActionDispatcher({
       queue,
       devices: createDeviceResolver({ hq: { serials: [HQ.serial], names: [] } }),
@@ -77,20 +58,7 @@ describe('counter threshold → ban-ip job', () => {
       registry: metrics.registry,
       retryMaxMs: 50,
     });
-    const stage = createStateStage({
-      redis,
-      rules: compileRules(undefined, counters),
-      prefix,
-      auditStream: `${prefix}audit`,
-      auditMaxLen: 1000,
-      auditRefresh: false,
-      alertsStream: `${prefix}alerts`,
-      alertsMaxLen: 1000,
-      metrics: metrics.component('state', 'redis'),
-      counters: metrics,
-      logger,
-      onActionAlerts: (alerts) => dispatcher.dispatch(alerts),
-    });
+    dispatch = (alerts) => dispatcher.dispatch(alerts);
     return { stage, dispatcher, prefix, metrics };
   }
 
@@ -99,13 +67,13 @@ describe('counter threshold → ban-ip job', () => {
     const lists: string[] = [];
     const { stage, dispatcher, prefix } = stageWith(queue, lists);
     // Two below the threshold, then a burst over it across three batches.
-    await stage.write({ events: [failedVpnLogin(T0, '203.0.113.7'), failedVpnLogin(T0 + 1000, '203.0.113.7')], dead: [] });
+    await stage.write({ events: [failedVpnLogin(T0, '203.0.113.7', HQ), failedVpnLogin(T0 + 1000, '203.0.113.7', HQ)], dead: [] });
     expect(queue.jobs).toHaveLength(0);
     for (let b = 0; b < 3; b++) {
-      await stage.write({ events: Array.from({ length: 5 }, (_, i) => failedVpnLogin(T0 + 2000 + b * 100 + i, '203.0.113.7')), dead: [] });
+      await stage.write({ events: Array.from({ length: 5 }, (_, i) => failedVpnLogin(T0 + 2000 + b * 100 + i, '203.0.113.7', HQ)), dead: [] });
     }
     // Another address under the threshold: nothing.
-    await stage.write({ events: [failedVpnLogin(T0 + 3000, '203.0.113.8')], dead: [] });
+    await stage.write({ events: [failedVpnLogin(T0 + 3000, '203.0.113.8', HQ)], dead: [] });
     await dispatcher.drain();
     expect(queue.jobs).toEqual([
       {
@@ -114,13 +82,13 @@ describe('counter threshold → ban-ip job', () => {
       },
     ]);
     expect(lists).toEqual(['blocked:203.0.113.7']);
-    expect(await redis.xlen(`${prefix}alerts`)).toBe(1);
+    expect(await redis().xlen(`${prefix}alerts`)).toBe(1);
   });
 
   it('keeps a job until Redis takes it (enqueue failures are retried, the batch is not failed)', async () => {
     const queue = recordingQueue(3);
     const { stage, dispatcher } = stageWith(queue);
-    await stage.write({ events: Array.from({ length: 3 }, (_, i) => failedVpnLogin(T0 + i, '198.51.100.9')), dead: [] });
+    await stage.write({ events: Array.from({ length: 3 }, (_, i) => failedVpnLogin(T0 + i, '198.51.100.9', HQ)), dead: [] });
     await waitFor(() => queue.jobs.length, (n) => n === 1, 5000);
     await dispatcher.drain();
     expect(queue.attempts).toBe(4);
@@ -140,17 +108,11 @@ describe('counter threshold → ban-ip job', () => {
 });
 
 describe('revokeSessions', () => {
-  let redis: Redis;
-  beforeAll(() => {
-    redis = testRedisClient();
-  });
-  afterAll(async () => {
-    await redis.quit();
-  });
+  const redis = useTestRedis();
 
   it('deletes the sessions and indices, audits, enqueues deauth per session (and ban when asked), lists the addresses', async () => {
     const prefix = uniquePrefix('revoke');
-    const sessions = createSessionStore(redis, { prefix });
+    const sessions = createSessionStore(redis(), { prefix });
     const now = Date.now();
     const base = { user: 'Dave', groups: ['SSL_VPN'], eventTimeMs: now - 1000, timeoutType: 'hard' as const, timeoutSeconds: 3600, openedBy: 't' };
     await sessions.open({ ...base, ip: '203.0.113.70', tunnelIp: '10.212.134.200', device: HQ.serial, method: 'sslvpn' }, now);
@@ -178,11 +140,11 @@ describe('revokeSessions', () => {
     ]);
     expect(lists.sort()).toEqual(['revoked:10.212.134.200', 'revoked:10.9.9.9', 'revoked:203.0.113.70']);
     // Gone from Redis with their indices; erin's session untouched; audit says who and why.
-    expect(await redis.hget(sessions.layout.ipIndex, '203.0.113.70')).toBeNull();
-    expect(await redis.hget(sessions.layout.ipIndex, '10.212.134.200')).toBeNull();
-    expect(await redis.hget(sessions.layout.userIndex, 'dave')).toBeNull();
-    expect(await redis.hget(sessions.layout.ipIndex, '10.9.9.10')).not.toBeNull();
-    const audit = await redis.xrange(sessions.layout.auditStream, '-', '+');
+    expect(await redis().hget(sessions.layout.ipIndex, '203.0.113.70')).toBeNull();
+    expect(await redis().hget(sessions.layout.ipIndex, '10.212.134.200')).toBeNull();
+    expect(await redis().hget(sessions.layout.userIndex, 'dave')).toBeNull();
+    expect(await redis().hget(sessions.layout.ipIndex, '10.9.9.10')).not.toBeNull();
+    const audit = await redis().xrange(sessions.layout.auditStream, '-', '+');
     const revokedEntries = audit.filter(([, fields]) => fields.includes('session.revoked'));
     expect(revokedEntries).toHaveLength(2);
     expect(revokedEntries[0]?.[1].join(' ')).toContain('cli:test');

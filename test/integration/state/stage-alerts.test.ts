@@ -1,23 +1,12 @@
-import type { Redis } from 'ioredis';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../../src/observability/metrics.js';
-import { parseFrame, type NormalizedEvent } from '../../../src/parse/index.js';
+import { describe, expect, it } from 'vitest';
+import type { NormalizedEvent } from '../../../src/parse/index.js';
 import type { SinkBatch } from '../../../src/runtime/contracts.js';
-import { countersSettingsSchema } from '../../../src/state/rules-schema.js';
-import { compileRules } from '../../../src/state/rules.js';
-import { createStateStage } from '../../../src/state/stage.js';
-import { failedVpnLoginLine } from '../../support/fortigate-lines.js';
-import { testRedisClient, uniquePrefix } from '../../support/redis.js';
+import { createCounterStore } from '../../../src/state/counters.js';
+import { failedVpnLogin, testStateStage, useTestRedis } from '../../support/state-stage.js';
 
 const T0 = Date.now() - 60_000;
 const HQ = { name: 'fw-hq', serial: 'FGT60FHQ00000001' };
-
-function failedLogin(atMs: number, ip: string): NormalizedEvent {
-  const result = parseFrame(failedVpnLoginLine(atMs, ip, HQ), { source: 't', peer: '127.0.0.1:1', receivedAtMs: atMs });
-  if (!result.ok) throw new Error(result.reason);
-  return result.event;
-}
+const failedLogin = (atMs: number, ip: string): NormalizedEvent => failedVpnLogin(atMs, ip, HQ);
 
 /** A batch as the pipeline hands it over: its events' frame sequences stay the same on every retry. */
 function sequenced(events: NormalizedEvent[], firstSeq: number): SinkBatch {
@@ -26,48 +15,22 @@ function sequenced(events: NormalizedEvent[], firstSeq: number): SinkBatch {
 }
 
 describe('state stage: threshold alerts survive a failed write', () => {
-  let redis: Redis;
-  beforeAll(() => {
-    redis = testRedisClient();
-  });
-  afterAll(async () => {
-    await redis.quit();
-  });
-
-  function stage() {
-    const prefix = uniquePrefix('stage-alerts');
-    const metrics = createMetrics({ defaultMetrics: false });
-    const counters = countersSettingsSchema.parse([
-      { name: 'vpn_failed_by_ip', when: { 'event.code': '0101039426' }, key: ['source.ip'], window_seconds: 300, bucket_seconds: 10, threshold: 3 },
-    ]);
-    const alertsStream = `${prefix}alerts`;
-    const state = createStateStage({
-      redis,
-      rules: compileRules(undefined, counters),
-      prefix,
-      auditStream: `${prefix}audit`,
-      auditMaxLen: 1000,
-      auditRefresh: false,
-      alertsStream,
-      alertsMaxLen: 1000,
-      metrics: metrics.component('state', 'redis'),
-      counters: metrics,
-      logger: pino({ level: 'silent' }),
-      writer: `${prefix}events`,
-    });
-    return { state, alertsStream };
-  }
+  const redis = useTestRedis();
+  const counters = [
+    { name: 'vpn_failed_by_ip', when: { 'event.code': '0101039426' }, key: ['source.ip'], window_seconds: 300, bucket_seconds: 10, threshold: 3 },
+  ];
 
   it('raises the alert on the retry of a batch whose alert XADD failed, once, with a stable id', async () => {
-    const { state, alertsStream } = stage();
+    // With a writer, batches carrying sequences are applied once (as in the worker).
+    const { stage: state, alertsStream, prefix } = testStateStage(redis(), counters, { writer: 'events' });
     const batch = sequenced([0, 1, 2, 3].map((i) => failedLogin(T0 + i * 100, '203.0.113.50')), 1000);
     // The alerts stream cannot take the entry (a key of another type): the counters apply, the XADD fails.
-    await redis.set(alertsStream, 'not a stream');
+    await redis().set(alertsStream, 'not a stream');
     await expect(state.write(batch)).rejects.toThrow(/WRONGTYPE/);
-    await redis.del(alertsStream);
+    await redis().del(alertsStream);
     // The pipeline retries the same batch: nothing is counted twice, the alert is written now.
     await state.write(batch);
-    const entries = await redis.xrange(alertsStream, '-', '+');
+    const entries = await redis().xrange(alertsStream, '-', '+');
     expect(entries).toHaveLength(1);
     const fields = Object.fromEntries(
       (entries[0]?.[1] ?? []).reduce<[string, string][]>((pairs, value, i, all) => (i % 2 === 0 ? [...pairs, [value, all[i + 1] as string]] : pairs), []),
@@ -78,9 +41,12 @@ describe('state stage: threshold alerts survive a failed write', () => {
       'fortistream.value': '4',
       'fortistream.alert_id': expect.stringMatching(/^vpn_failed_by_ip\|203\.0\.113\.50\|\d+$/),
     });
+    // The retry counted nothing twice.
+    const spec = { name: 'vpn_failed_by_ip', windowSeconds: 300, bucketSeconds: 10, threshold: 3 };
+    expect((await createCounterStore(redis(), { prefix }).read(spec, '203.0.113.50', T0 + 1000)).value).toBe(4);
     // Written and confirmed: another retry, and more events in the same window, raise nothing more.
     await state.write(batch);
     await state.write(sequenced([failedLogin(T0 + 900, '203.0.113.50')], 2000));
-    expect(await redis.xlen(alertsStream)).toBe(1);
+    expect(await redis().xlen(alertsStream)).toBe(1);
   });
 });
