@@ -1,6 +1,7 @@
 /**
  * The `resp` strategy of the Redis Streams sink: its own connection, each trip of XADDs encoded into
- * one buffer. Split from redis-streams.ts (which keeps the settings, the other strategies and the sink).
+ * one buffer. Split from redis-streams.ts (which keeps the settings and the sink; the other
+ * strategies are in xadd-enqueue.ts).
  *
  * Explicit ids (`explicitIds`): a batch the pipeline made carries its frames' sequences
  * (runtime/sequence.ts) and every entry gets the id of its frame, whatever the attempt or the run:
