@@ -254,10 +254,25 @@ export async function startWorker(options: RunOptions): Promise<RunningWorker> {
  * (an invalid one keeps the running pipeline and is logged).
  */
 export async function runUntilSignal(options: RunOptions): Promise<number> {
-  const running = await startWorker(options);
+  // Handlers first: a SIGTERM while the worker starts shuts it down once started, not by default death.
+  let stopRequested: NodeJS.Signals | undefined;
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => {
+    stopRequested ??= signal;
+  };
+  const signalHandler = (signal: NodeJS.Signals): void => onSignal(signal);
+  process.on('SIGINT', signalHandler);
+  process.on('SIGTERM', signalHandler);
+  let running: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    running = await startWorker(options);
+  } catch (error) {
+    process.off('SIGINT', signalHandler);
+    process.off('SIGTERM', signalHandler);
+    throw error;
+  }
   return new Promise((resolve) => {
     let signalled = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
+    onSignal = (signal: NodeJS.Signals): void => {
       if (signalled) {
         options.logger.warn({ signal }, 'second signal: exiting without flushing');
         resolve(130);
@@ -276,8 +291,7 @@ export async function runUntilSignal(options: RunOptions): Promise<number> {
       void running.worker.reloadKeyrings().catch((error: unknown) => options.logger.warn({ err: errorMessage(error) }, 'keyring reload failed'));
       void running.reload('signal');
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onHangup);
+    if (stopRequested !== undefined) onSignal(stopRequested);
   });
 }

@@ -58,6 +58,12 @@ export const redisSettingsSchema = z
       .default('fortistream:')
       .describe('Every key and stream name starts with this prefix.'),
     connect_timeout_ms: z.int().min(100).max(60_000).default(5000).describe('Time allowed for the first connection.'),
+    writer_lease_seconds: z
+      .int()
+      .min(2)
+      .max(300)
+      .default(15)
+      .describe('TTL of the lease by which one worker owns each stream it writes (renewed every third of it): how long a crashed worker blocks a successor on another host.'),
     tls: redisTlsSettingsSchema.optional(),
   })
   .describe('Where state and streams live.');
@@ -150,7 +156,7 @@ export const sinkSchema = z.discriminatedUnion('type', [redisStreamsSinkSchema])
 
 export const pipelineFileSchema = z
   .strictObject({
-    redis: redisSettingsSchema.default({ key_prefix: 'fortistream:', connect_timeout_ms: 5000 }),
+    redis: redisSettingsSchema.default({ key_prefix: 'fortistream:', connect_timeout_ms: 5000, writer_lease_seconds: 15 }),
     pipeline: runtimeSettingsSchema.prefault({}),
     spool: spoolSettingsSchema.optional(),
     sessions: sessionsSettingsSchema.optional().describe('Identity sessions: which events open, refresh and close them, and their timeouts.'),

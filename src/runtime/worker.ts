@@ -9,6 +9,7 @@ import type { Source } from './contracts.js';
 import { buildSource, type ComponentEnv, type FrameIntake } from './components.js';
 import { EventPipeline } from './pipeline.js';
 import { sequenceAbove } from './sequence.js';
+import { createWriterLeases } from './writer-lease.js';
 import { SpoolIntake } from './spool/intake.js';
 import { Spool } from './spool/spool.js';
 import type { RedisTls } from './redis.js';
@@ -157,6 +158,13 @@ export function createWorker(options: WorkerOptions): Worker {
     };
   };
 
+  const leases = createWriterLeases({
+    redis,
+    logger: logger.child({ component: 'writer-lease' }),
+    ttlMs: config.redis.writer_lease_seconds * 1000,
+    registry: metrics.registry,
+  });
+
   let running = false;
   let sweepTimer: NodeJS.Timeout | undefined;
   let sweepEverySeconds: number | undefined;
@@ -221,6 +229,13 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     async start() {
       const written = writtenStreams();
+      const allWritten = (): string[] => {
+        const now = writtenStreams();
+        return [...new Set([...now.events, ...now.dead])];
+      };
+      // One writer per stream (their entry ids would collide): refuse to start beside a live one.
+      await leases.acquire(allWritten());
+      leases.keep(allWritten);
       await startAboveStreams(redis, [...new Set([...written.events, ...written.dead])], eventPipeline, logger);
       if (config.spool !== undefined && spool === undefined) {
         const settings = config.spool;
@@ -251,6 +266,7 @@ export function createWorker(options: WorkerOptions): Worker {
       const flushed = await eventPipeline.drain(Math.max(0, deadlineMs - Date.now()));
       // A sink may still wait on a frozen Redis: closing gets what is left of the deadline (≥ 1 s).
       await settledWithin([sinkSet.close()], Math.max(1000, deadlineMs - Date.now()));
+      await settledWithin([leases.release()], 1000);
       const backlog = intake?.backlog === true;
       spool?.close();
       if (spool !== undefined && (!flushed || backlog)) {

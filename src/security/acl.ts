@@ -123,6 +123,10 @@ function sinkLuaCommands(): string[] {
   return ['xadd-batch-1.lua', 'xadd-packed-1.lua'].flatMap((file) => luaCommands(readSibling(`../sinks/lua/${file}`), `sinks/lua/${file}`));
 }
 
+function writerLeaseLuaCommands(): string[] {
+  return luaCommands(readSibling('../runtime/lua/writer-lease-1.lua'), 'runtime/lua/writer-lease-1.lua');
+}
+
 function consumerLuaCommands(): string[] {
   return luaCommands(readSibling('../client/lua/dead-letter-2.lua'), 'client/lua/dead-letter-2.lua');
 }
@@ -191,6 +195,8 @@ export function workerCommands(pipeline: PipelineFile): string[] {
     'evalsha',
     'eval',
     ...sinkLuaCommands(),
+    // The writer lease of each stream it writes (runtime/writer-lease.ts).
+    ...writerLeaseLuaCommands(),
   ]);
   if (pipeline.sessions) commands.add('hmget'); // the refresh looks up the IP index before its script
   for (const command of stateLuaCommands(pipeline)) commands.add(command);
