@@ -25,7 +25,8 @@ import type { StateKeys } from '../state/keys.js';
 import { isListAddress, LIST_ADDED, LIST_REMOVED, listedAt, nextListExpiry } from './address-lists.js';
 import { groupKey, readAddressGroups } from './membership.js';
 import type { FeedDefinition } from './settings.js';
-import { createFeedSource, registeredMetric } from './source.js';
+import { registeredMetric } from './metrics.js';
+import { createFeedSource } from './source.js';
 
 export type FeedPushCommand = 'add' | 'remove' | 'snapshot';
 
