@@ -11,6 +11,7 @@
  * and the index asks Redis again for the sessions whose known expiry has passed (`takeExpiryChecks`).
  */
 
+import { compareKeyed, keyedAddress, sortKeyed, type KeyedAddress } from './body.js';
 import { groupKey } from './membership.js';
 
 interface TrackedSession {
@@ -27,8 +28,16 @@ interface TrackedSession {
 export interface GroupAddresses {
   /** Changes whenever the group's address set may have changed (also across index reloads). */
   readonly version: number;
-  /** Never mutated: a new array is built for each version. */
+  /** Distinct valid addresses in feed order (`sortAddresses`); never mutated: each version has its own array. */
   readonly addresses: readonly string[];
+}
+
+/** A group's addresses in feed order as of `version`, and the changes since (address → listed now). */
+interface OrderedGroup {
+  version: number;
+  sorted: KeyedAddress[];
+  addresses: GroupAddresses | undefined;
+  readonly changes: Map<string, boolean>;
 }
 
 const OPENS = new Set(['session.opened', 'session.refreshed']);
@@ -106,7 +115,7 @@ export class GroupMembershipState {
   private readonly sessions = new Map<string, TrackedSession>();
   private readonly counts = new Map<string, Map<string, number>>();
   private readonly versions = new Map<string, number>();
-  private readonly lists = new Map<string, GroupAddresses>();
+  private readonly ordered = new Map<string, OrderedGroup>();
   private readonly heap = new ExpiryHeap();
   private readonly dueIds = new Set<string>();
   /** Lower-cased JSON of each wanted group name: skips most sessions' groups without parsing them. */
@@ -216,14 +225,45 @@ export class GroupMembershipState {
     }
   }
 
-  /** The group's current addresses (a group not wanted has none). */
+  /**
+   * The group's current addresses, in feed order (a group not indexed has none). The order is kept
+   * up to date with the changes since the last call (a binary search and a splice each), so a
+   * computation after a few logins does not sort the whole group again.
+   */
   addresses(group: string): GroupAddresses {
     const version = this.versions.get(group) ?? 0;
-    const cached = this.lists.get(group);
-    if (cached && cached.version === version) return cached;
-    const list: GroupAddresses = { version, addresses: [...(this.counts.get(group)?.keys() ?? [])] };
-    this.lists.set(group, list);
-    return list;
+    let ordered = this.ordered.get(group);
+    if (ordered?.addresses && ordered.version === version) return ordered.addresses;
+    if (!ordered || ordered.changes.size > ordered.sorted.length / 4) {
+      // first call, or most of the group changed: one sort is cheaper than many splices
+      ordered = { version, sorted: sortKeyed(this.counts.get(group)?.keys() ?? []), addresses: undefined, changes: new Map() };
+      this.ordered.set(group, ordered);
+    } else {
+      for (const [address, listed] of ordered.changes) {
+        const item = keyedAddress(address);
+        if (!item) continue;
+        const at = this.search(ordered.sorted, item);
+        const present = at < ordered.sorted.length && compareKeyed(ordered.sorted[at] as KeyedAddress, item) === 0;
+        if (listed && !present) ordered.sorted.splice(at, 0, item);
+        else if (!listed && present) ordered.sorted.splice(at, 1);
+      }
+      ordered.changes.clear();
+      ordered.version = version;
+    }
+    ordered.addresses = { version, addresses: ordered.sorted.map((item) => item.address) };
+    return ordered.addresses;
+  }
+
+  /** Index of the first item not before `item` in `sorted`. */
+  private search(sorted: readonly KeyedAddress[], item: KeyedAddress): number {
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (compareKeyed(sorted[middle] as KeyedAddress, item) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   private untrack(id: string, session: TrackedSession): void {
@@ -236,15 +276,20 @@ export class GroupMembershipState {
     for (const group of session.groups) {
       const held = this.counts.get(group);
       if (!held) continue;
+      const changes = this.ordered.get(group)?.changes;
       let changed = false;
       for (const address of session.addresses) {
         const count = (held.get(address) ?? 0) + sign;
         if (count <= 0) {
           held.delete(address);
+          changes?.set(address, false);
           changed = true;
         } else {
           held.set(address, count);
-          if (sign === 1 && count === 1) changed = true;
+          if (sign === 1 && count === 1) {
+            changes?.set(address, true);
+            changed = true;
+          }
         }
       }
       if (changed) this.versions.set(group, this.nextVersion());

@@ -2,8 +2,8 @@
  * Computes feed bodies from Redis, cached briefly so that many FortiGates polling at once cost one
  * computation: a body is reused for `cacheMs` after it was computed, and concurrent requests share
  * the computation in flight. Group feeds come from one group index per source (group-index.ts),
- * which follows the audit stream: a computation costs what changed since the last one, and a group
- * whose addresses did not change is not sorted and rendered again.
+ * which follows the audit stream and keeps each group's addresses in feed order: a computation costs
+ * what changed since the last one, and a group whose addresses did not change is not rendered again.
  */
 
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { StateRedis } from '../state/script-loader.js';
 import type { StateKeys } from '../state/keys.js';
 import { readList } from './address-lists.js';
-import { renderFeed, type RenderedFeed } from './body.js';
+import { renderFeed, renderSortedFeed, type RenderedFeed } from './body.js';
 import { createGroupIndex, type GroupIndex, type GroupIndexStats } from './group-index.js';
 import { groupKey, readGroupAddresses } from './membership.js';
 import { registeredMetric } from './metrics.js';
@@ -110,7 +110,7 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
     if (members === undefined) return renderFeed([], feed.maxBytes);
     const last = groupBodies.get(feed.name);
     if (last && last.version === members.version) return last.rendered;
-    const rendered = renderFeed(members.addresses, feed.maxBytes);
+    const rendered = renderSortedFeed(members.addresses, feed.maxBytes);
     groupBodies.set(feed.name, { version: members.version, rendered });
     return rendered;
   };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sortAddresses } from '../../../src/feeds/body.js';
 import { GroupMembershipState } from '../../../src/feeds/group-state.js';
 
 function stateOf(groups: string[]): GroupMembershipState {
@@ -50,6 +51,32 @@ describe('group membership state', () => {
     state.applyEntry(entry('session.expired', 'unknown'));
     expect(state.addresses('finance').addresses).toEqual([]);
     expect(state.tracked).toBe(0);
+  });
+
+  it('keeps each group in feed order through small and large changes, leaving out what is not an address', () => {
+    const state = stateOf(['finance']);
+    const pool = Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? `2001:db8::${i.toString(16)}` : `10.${i % 3}.${i % 11}.${i}`));
+    pool.push('not-an-address');
+    const live = new Map<string, string>();
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let step = 0; step < 400; step += 1) {
+      // mostly a few changes between reads (splices), sometimes many (a full sort)
+      const changes = step % 50 === 0 ? 150 : 1 + Math.floor(next() * 4);
+      for (let c = 0; c < changes; c += 1) {
+        const id = `s${Math.floor(next() * 200)}`;
+        if (live.has(id)) {
+          state.remove(id);
+          live.delete(id);
+        } else {
+          const address = pool[Math.floor(next() * pool.length)] as string;
+          state.upsert(id, '["finance"]', address, undefined, 10_000);
+          live.set(id, address);
+        }
+      }
+      const expected = sortAddresses(live.values());
+      expect(state.addresses('finance').addresses, `step ${step}`).toEqual(expected);
+    }
   });
 
   it('asks for the sessions whose known expiry passed, soonest first, and keeps due ones out until told otherwise', () => {
