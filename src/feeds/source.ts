@@ -8,11 +8,12 @@
 
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { errorMessage } from '../errors.js';
 import type { StateRedis } from '../state/script-loader.js';
 import type { StateKeys } from '../state/keys.js';
 import { readList } from './address-lists.js';
 import { renderFeed, renderSortedFeed, type RenderedFeed } from './body.js';
-import { createGroupIndex, type GroupIndex, type GroupIndexStats } from './group-index.js';
+import { createGroupIndex, type GroupAddresses, type GroupIndex, type GroupIndexStats } from './group-index.js';
 import { groupKey, readGroupAddresses } from './membership.js';
 import { registeredMetric } from './metrics.js';
 import type { FeedDefinition } from './settings.js';
@@ -81,7 +82,7 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
   );
   const lastWarned = new Map<string, number>();
   const bodies = new Map<string, Cached<RenderedFeed>>();
-  const index: GroupIndex | undefined =
+  let index: GroupIndex | undefined =
     groups.length > 0
       ? createGroupIndex({ redis, keys, groups, logger, registry, now, ...(options.indexResyncMs !== undefined ? { resyncMs: options.indexResyncMs } : {}) })
       : undefined;
@@ -103,11 +104,24 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
     return entry;
   };
 
+  /** The group's addresses from the index; undefined when the index cannot serve it. */
+  const indexed = async (key: string, at: number): Promise<GroupAddresses | undefined> => {
+    if (!index?.groups.has(key)) return undefined;
+    try {
+      return (await index.read(at)).get(key);
+    } catch (error) {
+      // A worker ACL user derived before the index existed lacks XINFO: serve from full reads, as before
+      if (!/NOPERM/.test(errorMessage(error))) throw error;
+      logger.warn({ err: errorMessage(error) }, 'group index refused by Redis ACL; group feeds read every session instead (re-run `fortistream acl` and apply the new rules)');
+      index = undefined;
+      return undefined;
+    }
+  };
+
   const renderGroup = async (feed: FeedDefinition, group: string, at: number): Promise<RenderedFeed> => {
     const key = groupKey(group);
-    if (!index?.groups.has(key)) return renderFeed((await readGroupAddresses(redis, keys, [key], at)).get(key) ?? [], feed.maxBytes);
-    const members = (await index.read(at)).get(key);
-    if (members === undefined) return renderFeed([], feed.maxBytes);
+    const members = await indexed(key, at);
+    if (members === undefined) return renderFeed((await readGroupAddresses(redis, keys, [key], at)).get(key) ?? [], feed.maxBytes);
     const last = groupBodies.get(feed.name);
     if (last && last.version === members.version) return last.rendered;
     const rendered = renderSortedFeed(members.addresses, feed.maxBytes);
