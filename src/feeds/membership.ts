@@ -1,7 +1,7 @@
 /**
  * Which addresses belong to a group feed, read from the session hashes.
  *
- * Feeds are served from the in-memory group index (group-index.ts), which reads every session once
+ * Feeds are served from the in-memory group index (group-index/), which reads every session once
  * at start (`readSessionFields` in pages) and then follows the audit stream. `readGroupAddresses`,
  * the full read (one ZRANGEBYSCORE plus one pipelined HMGET of four short fields per live session,
  * `batchSize` per round trip), remains for a feed outside an index and for comparison in the bench;

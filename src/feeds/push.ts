@@ -10,7 +10,7 @@
  * session of the group (or list entry) holds it any more. A `snapshot` with the whole list is sent
  * at start and every `snapshot_interval_seconds`, and after any enqueue failed (drift repair); a
  * group's snapshot, and the whole-feed diff after a session vanished without naming an address,
- * come from the feed source's group index (group-index.ts: one read of the sessions at start, then
+ * come from the feed source's group index (group-index/: one read of the sessions at start, then
  * the audit stream), not from a read of every session.
  *
  * Everything runs in one loop, so snapshots, list expiries and event batches never interleave;

@@ -1,7 +1,8 @@
 /**
  * Every Redis command the feed code sends, for the worker's ACL user (src/security/acl.ts grants
  * them when the pipeline declares feeds). Keep in step with address-lists.ts, membership.ts,
- * group-index.ts, source.ts and push.ts; test/integration/feeds/acl.test.ts runs them all under the derived user.
+ * group-index/, source.ts and push.ts; test/integration/feeds/acl.test.ts runs them all under the
+ * derived user.
  */
 export const FEED_REDIS_COMMANDS = [
   // address lists: a change and its audit entry in one MULTI; reads trim expired entries first

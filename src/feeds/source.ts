@@ -1,7 +1,7 @@
 /**
  * Computes feed bodies from Redis, cached briefly so that many FortiGates polling at once cost one
  * computation: a body is reused for `cacheMs` after it was computed, and concurrent requests share
- * the computation in flight. Group feeds come from one group index per source (group-index.ts),
+ * the computation in flight. Group feeds come from one group index per source (group-index/),
  * which follows the audit stream and keeps each group's addresses in feed order: a computation costs
  * what changed since the last one, and a group whose addresses did not change is not rendered again.
  */
@@ -13,7 +13,7 @@ import type { StateRedis } from '../state/script-loader.js';
 import type { StateKeys } from '../state/keys.js';
 import { readList } from './address-lists.js';
 import { renderFeed, renderSortedFeed, type RenderedFeed } from './body.js';
-import { createGroupIndex, type GroupAddresses, type GroupIndex, type GroupIndexStats } from './group-index.js';
+import { createGroupIndex, type GroupAddresses, type GroupIndex, type GroupIndexStats } from './group-index/index.js';
 import { groupKey, readGroupAddresses } from './membership.js';
 import { registeredMetric } from './metrics.js';
 import type { FeedDefinition } from './settings.js';
@@ -29,7 +29,7 @@ export interface FeedSourceOptions {
   readonly registry?: Registry;
   /** Clock; default `Date.now`. */
   readonly now?: () => number;
-  /** Full reload of the group index in the background this often, ms; default 600,000 (group-index.ts). */
+  /** Full reload of the group index in the background this often, ms; default 600,000 (group-index/). */
   readonly indexResyncMs?: number;
 }
 

@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addToList, listedAt, readList, removeFromList } from '../../../src/feeds/address-lists.js';
-import { createGroupIndex } from '../../../src/feeds/group-index.js';
+import { createGroupIndex } from '../../../src/feeds/group-index/index.js';
 import { readAddressGroups, readGroupAddresses } from '../../../src/feeds/membership.js';
 import { startFeedPusher, type FeedPushJob } from '../../../src/feeds/push.js';
 import { defineFeed, feedsSettingsSchema } from '../../../src/feeds/settings.js';

@@ -1,5 +1,5 @@
 /**
- * The group index (src/feeds/group-index.ts) against a real Redis: it follows the session scripts'
+ * The group index (src/feeds/group-index/) against a real Redis: it follows the session scripts'
  * audit entries without reading the sessions again, sees sessions that existed before it started,
  * reloads when entries were trimmed before it read them, and a periodic resync repairs (and counts)
  * what it could not have known. The full read (`readGroupAddresses`) is the oracle.
@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGroupIndex, type GroupIndex } from '../../../src/feeds/group-index.js';
+import { createGroupIndex, type GroupIndex } from '../../../src/feeds/group-index/index.js';
 import { readGroupAddresses } from '../../../src/feeds/membership.js';
 import { createStateKeys, type StateKeys } from '../../../src/state/keys.js';
 import { STORED_SESSION_FIELDS, type SessionMethod, type SessionOpenInput } from '../../../src/state/session-model.js';

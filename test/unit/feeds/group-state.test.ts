@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sortAddresses } from '../../../src/feeds/body.js';
-import { GroupMembershipState } from '../../../src/feeds/group-state.js';
+import { GroupMembershipState } from '../../../src/feeds/group-index/state.js';
 
 function stateOf(groups: string[]): GroupMembershipState {
   let version = 0;

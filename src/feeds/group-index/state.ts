@@ -1,5 +1,5 @@
 /**
- * The in-memory side of the group index (group-index.ts): the sessions of the wanted groups, and
+ * The in-memory side of the group index (index.ts): the sessions of the wanted groups, and
  * for each group how many of them hold each address, so that a login or logout changes a count
  * instead of a feed being recomputed from every session.
  *
@@ -11,8 +11,9 @@
  * and the index asks Redis again for the sessions whose known expiry has passed (`takeExpiryChecks`).
  */
 
-import { compareKeyed, keyedAddress, sortKeyed, type KeyedAddress } from './body.js';
-import { groupKey } from './membership.js';
+import { compareKeyed, keyedAddress, sortKeyed, type KeyedAddress } from '../body.js';
+import { groupKey } from '../membership.js';
+import { ExpiryHeap } from './expiry-heap.js';
 
 interface TrackedSession {
   /** Wanted groups (`groupKey`), distinct. */
@@ -42,60 +43,6 @@ interface OrderedGroup {
 
 const OPENS = new Set(['session.opened', 'session.refreshed']);
 const ENDS = new Set(['session.closed', 'session.expired', 'session.revoked']);
-
-/** A min-heap of (expiry, session id); entries made stale by a later change are skipped when popped. */
-class ExpiryHeap {
-  private items: { at: number; id: string }[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(at: number, id: string): void {
-    const items = this.items;
-    items.push({ at, id });
-    let index = items.length - 1;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      const up = items[parent] as { at: number; id: string };
-      const item = items[index] as { at: number; id: string };
-      if (up.at <= item.at) break;
-      items[parent] = item;
-      items[index] = up;
-      index = parent;
-    }
-  }
-
-  peek(): { at: number; id: string } | undefined {
-    return this.items[0];
-  }
-
-  pop(): { at: number; id: string } | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (top === undefined || last === undefined || items.length === 0) return top;
-    items[0] = last;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      const right = left + 1;
-      let smallest = index;
-      if (left < items.length && (items[left] as { at: number }).at < (items[smallest] as { at: number }).at) smallest = left;
-      if (right < items.length && (items[right] as { at: number }).at < (items[smallest] as { at: number }).at) smallest = right;
-      if (smallest === index) break;
-      const swap = items[smallest] as { at: number; id: string };
-      items[smallest] = items[index] as { at: number; id: string };
-      items[index] = swap;
-      index = smallest;
-    }
-    return top;
-  }
-
-  clear(): void {
-    this.items = [];
-  }
-}
 
 function parseGroups(json: string | undefined): string[] {
   if (!json) return [];

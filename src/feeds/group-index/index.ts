@@ -18,7 +18,7 @@
  * Expiry: sessions due but not yet swept are left out, as before. The index knows each session's
  * expiry from its last entry; an idle session's expiry moves without one (`audit_refresh` is off by
  * default), so when a known expiry passes the index reads the stored one (one HMGET per session,
- * pipelined), see group-state.ts.
+ * pipelined), see state.ts.
  *
  * Safety net: every `resyncMs` a fresh load is built in the background while reads go on from the
  * current state; when it is ready, both are caught up to the same entry and compared, the
@@ -32,15 +32,15 @@
 
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
-import { parseReadReply } from '../client/stream-replies.js';
-import { errorMessage } from '../errors.js';
-import type { StateKeys } from '../state/keys.js';
-import type { StateRedis } from '../state/script-loader.js';
-import { GroupMembershipState, type GroupAddresses } from './group-state.js';
-import { EXPIRES_FIELD, groupKey, readSessionFields } from './membership.js';
-import { registeredMetric } from './metrics.js';
+import { parseReadReply } from '../../client/stream-replies.js';
+import { errorMessage } from '../../errors.js';
+import type { StateKeys } from '../../state/keys.js';
+import type { StateRedis } from '../../state/script-loader.js';
+import { EXPIRES_FIELD, groupKey, readSessionFields } from '../membership.js';
+import { registeredMetric } from '../metrics.js';
+import { GroupMembershipState, type GroupAddresses } from './state.js';
 
-export type { GroupAddresses } from './group-state.js';
+export type { GroupAddresses } from './state.js';
 
 export interface GroupIndexOptions {
   readonly redis: StateRedis;
