@@ -280,11 +280,15 @@ export function createGroupIndex(options: GroupIndexOptions): GroupIndex {
     }
     state = current;
     if (resyncMs > 0 && !resyncing && clock() - loadedAt >= resyncMs) startResync();
-    if ((await catchUp(current)) === 'gap') {
+    // a gap right after a reload means the stream is trimmed faster than it is read: at most 3 reloads
+    for (let attempt = 0; (await catchUp(current)) === 'gap'; attempt += 1) {
+      if (attempt === 3) {
+        logger.warn({ stream }, 'group index: audit entries are trimmed faster than they are read; serving what it has (lengthen the audit stream)');
+        break;
+      }
       current = await load('gap');
       loadedAt = clock();
       state = current;
-      await catchUp(current);
     }
     await checkExpiries(current, nowMs);
     const result = new Map<string, GroupAddresses>();
