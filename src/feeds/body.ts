@@ -58,14 +58,35 @@ export function addressSortKey(entry: string): string {
   return `9${entry}`;
 }
 
+/** An address with its sort key. */
+export interface KeyedAddress {
+  readonly key: string;
+  readonly address: string;
+}
+
+/** The address with its sort key, or undefined when it is not a valid address or subnet. */
+export function keyedAddress(address: string): KeyedAddress | undefined {
+  return isListAddress(address) ? { key: addressSortKey(address), address } : undefined;
+}
+
+/** The order of feed bodies: by `addressSortKey`, ties by text, so the order is total. */
+export function compareKeyed(a: KeyedAddress, b: KeyedAddress): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+}
+
+/** Distinct valid addresses with their keys, sorted by `compareKeyed`. */
+export function sortKeyed(addresses: Iterable<string>): KeyedAddress[] {
+  const keyed: KeyedAddress[] = [];
+  for (const address of new Set(addresses)) {
+    const item = keyedAddress(address);
+    if (item) keyed.push(item);
+  }
+  return keyed.sort(compareKeyed);
+}
+
 /** Distinct valid addresses, sorted by `addressSortKey` (ties by text, so the order is total). */
 export function sortAddresses(addresses: Iterable<string>): string[] {
-  const keyed: { key: string; address: string }[] = [];
-  for (const address of new Set(addresses)) {
-    if (isListAddress(address)) keyed.push({ key: addressSortKey(address), address });
-  }
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return keyed.map((item) => item.address);
+  return sortKeyed(addresses).map((item) => item.address);
 }
 
 export function entityTag(body: Buffer): string {
@@ -74,7 +95,11 @@ export function entityTag(body: Buffer): string {
 
 /** Sorts, cuts to `maxBytes` at a line boundary (every line ends with `\n`), tags. */
 export function renderFeed(addresses: Iterable<string>, maxBytes: number): RenderedFeed {
-  const sorted = sortAddresses(addresses);
+  return renderSortedFeed(sortAddresses(addresses), maxBytes);
+}
+
+/** `renderFeed` for addresses already distinct, valid and in `sortAddresses` order (the group index keeps them so). */
+export function renderSortedFeed(sorted: readonly string[], maxBytes: number): RenderedFeed {
   let bytes = 0;
   let served = 0;
   for (const address of sorted) {

@@ -23,7 +23,14 @@ export {
   type ListChangeOptions,
 } from './address-lists.js';
 export { readAddressGroups, readGroupAddresses } from './membership.js';
-export { addressSortKey, renderFeed, sortAddresses, type RenderedFeed } from './body.js';
+export {
+  createGroupIndex,
+  type GroupAddresses,
+  type GroupIndex,
+  type GroupIndexOptions,
+  type GroupIndexStats,
+} from './group-index/index.js';
+export { addressSortKey, renderFeed, renderSortedFeed, sortAddresses, type RenderedFeed } from './body.js';
 export { createFeedSource, type FeedSource, type FeedSourceOptions } from './source.js';
 export {
   startFeedPusher,

@@ -1,11 +1,12 @@
 /**
  * Which addresses belong to a group feed, read from the session hashes.
  *
- * There is no group index: adding one would mean changing every session script, and a group feed
- * is read at most once per cache period (1 s) however many FortiGates poll it, while the push path
- * only asks about the few addresses an audit entry names (one HMGET on the ip index). A full read
- * costs one ZRANGEBYSCORE plus one pipelined HMGET of four short fields per live session,
- * `batchSize` per round trip (see README: about 40 ms for 10,000 sessions).
+ * Feeds are served from the in-memory group index (group-index/), which reads every session once
+ * at start (`readSessionFields` in pages) and then follows the audit stream. `readGroupAddresses`,
+ * the full read (one ZRANGEBYSCORE plus one pipelined HMGET of four short fields per live session,
+ * `batchSize` per round trip), remains for a feed outside an index and for comparison in the bench;
+ * the push path asks only about the few addresses an audit entry names (`readAddressGroups`: one
+ * HMGET on the ip index, then the sessions listed there).
  */
 
 import type { StateRedis } from '../state/script-loader.js';
@@ -19,7 +20,7 @@ function storedName(long: string): string {
 }
 
 /** Session hash fields a feed needs, in this order: groups (JSON), ip, tunnel ip, expires_ms. */
-const FEED_FIELDS = [storedName('groups'), storedName('ip'), storedName('tunnel_ip'), storedName('expires_ms')];
+export const FEED_FIELDS = [storedName('groups'), storedName('ip'), storedName('tunnel_ip'), storedName('expires_ms')];
 
 /** Group names are compared case-insensitively (FortiGate group names are). */
 export function groupKey(group: string): string {
@@ -47,7 +48,11 @@ function liveFields(value: unknown, nowMs: number): { groups: string; ip: string
   };
 }
 
-async function readFields(redis: StateRedis, keys: StateKeys, ids: readonly string[]): Promise<unknown[]> {
+/** The stored expires_ms field of a session hash. */
+export const EXPIRES_FIELD = storedName('expires_ms');
+
+/** One pipelined HMGET of FEED_FIELDS per session id (one slot: also on a cluster); replies in order. */
+export async function readSessionFields(redis: StateRedis, keys: StateKeys, ids: readonly string[]): Promise<unknown[]> {
   const pipeline = redis.pipeline();
   for (const id of ids) pipeline.hmget(keys.session(id), ...FEED_FIELDS);
   const results = (await pipeline.exec()) ?? [];
@@ -76,7 +81,7 @@ export async function readGroupAddresses(
   const needles = [...result.keys()].map((group) => JSON.stringify(group));
   const ids = await redis.zrangebyscore(keys.expiry, `(${nowMs}`, '+inf');
   for (let start = 0; start < ids.length; start += batchSize) {
-    for (const value of await readFields(redis, keys, ids.slice(start, start + batchSize))) {
+    for (const value of await readSessionFields(redis, keys, ids.slice(start, start + batchSize))) {
       const session = liveFields(value, nowMs);
       if (!session || session.groups === '') continue;
       const lowered = session.groups.toLowerCase();
@@ -110,7 +115,7 @@ export async function readAddressGroups(
   for (const entry of listed) if (entry) for (const id of entry.split(' ')) if (id !== '') ids.add(id);
   if (ids.size === 0) return result;
   const idList = [...ids];
-  for (const value of await readFields(redis, keys, idList)) {
+  for (const value of await readSessionFields(redis, keys, idList)) {
     const session = liveFields(value, nowMs);
     if (!session || session.groups === '') continue;
     const groups = groupsOf(session.groups).map(groupKey);

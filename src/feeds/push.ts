@@ -8,7 +8,10 @@
  * feed remembers what it last pushed, so only real changes are enqueued: a second session of the
  * group at an address already listed adds nothing, and an address is removed only when no live
  * session of the group (or list entry) holds it any more. A `snapshot` with the whole list is sent
- * at start and every `snapshot_interval_seconds`, and after any enqueue failed (drift repair).
+ * at start and every `snapshot_interval_seconds`, and after any enqueue failed (drift repair); a
+ * group's snapshot, and the whole-feed diff after a session vanished without naming an address,
+ * come from the feed source's group index (group-index/: one read of the sessions at start, then
+ * the audit stream), not from a read of every session.
  *
  * Everything runs in one loop, so snapshots, list expiries and event batches never interleave;
  * the XREAD timeout is shortened to wake for the next snapshot or list expiry.
@@ -25,7 +28,8 @@ import type { StateKeys } from '../state/keys.js';
 import { isListAddress, LIST_ADDED, LIST_REMOVED, listedAt, nextListExpiry } from './address-lists.js';
 import { groupKey, readAddressGroups } from './membership.js';
 import type { FeedDefinition } from './settings.js';
-import { createFeedSource, registeredMetric } from './source.js';
+import { registeredMetric } from './metrics.js';
+import { createFeedSource } from './source.js';
 
 export type FeedPushCommand = 'add' | 'remove' | 'snapshot';
 

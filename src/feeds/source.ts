@@ -1,16 +1,21 @@
 /**
  * Computes feed bodies from Redis, cached briefly so that many FortiGates polling at once cost one
- * computation: a body is reused for `cacheMs` after it was computed, concurrent requests share the
- * computation in flight, and every group feed is computed from one read of the sessions.
+ * computation: a body is reused for `cacheMs` after it was computed, and concurrent requests share
+ * the computation in flight. Group feeds come from one group index per source (group-index/),
+ * which follows the audit stream and keeps each group's addresses in feed order: a computation costs
+ * what changed since the last one, and a group whose addresses did not change is not rendered again.
  */
 
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { errorMessage } from '../errors.js';
 import type { StateRedis } from '../state/script-loader.js';
 import type { StateKeys } from '../state/keys.js';
 import { readList } from './address-lists.js';
-import { renderFeed, type RenderedFeed } from './body.js';
+import { renderFeed, renderSortedFeed, type RenderedFeed } from './body.js';
+import { createGroupIndex, type GroupAddresses, type GroupIndex, type GroupIndexStats } from './group-index/index.js';
 import { groupKey, readGroupAddresses } from './membership.js';
+import { registeredMetric } from './metrics.js';
 import type { FeedDefinition } from './settings.js';
 
 export interface FeedSourceOptions {
@@ -24,6 +29,8 @@ export interface FeedSourceOptions {
   readonly registry?: Registry;
   /** Clock; default `Date.now`. */
   readonly now?: () => number;
+  /** Full reload of the group index in the background this often, ms; default 600,000 (group-index/). */
+  readonly indexResyncMs?: number;
 }
 
 export interface FeedSource {
@@ -32,6 +39,8 @@ export interface FeedSource {
   get(name: string): Promise<RenderedFeed | undefined>;
   /** Computes a feed now, bypassing the cache (the pusher's snapshots). */
   compute(feed: FeedDefinition): Promise<RenderedFeed>;
+  /** The group index's counters; undefined without group feeds. */
+  indexStats(): GroupIndexStats | undefined;
 }
 
 interface Cached<T> {
@@ -41,11 +50,6 @@ interface Cached<T> {
 
 /** Truncation warnings per feed: at most one per this period (the metric counts every cut). */
 const WARN_EVERY_MS = 60_000;
-
-/** A metric from `registry`, created once (a second source on the same registry reuses it). */
-export function registeredMetric<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
 
 export function createFeedSource(options: FeedSourceOptions): FeedSource {
   const { redis, keys, logger } = options;
@@ -78,7 +82,12 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
   );
   const lastWarned = new Map<string, number>();
   const bodies = new Map<string, Cached<RenderedFeed>>();
-  let groupRead: Cached<Map<string, Set<string>>> | undefined;
+  let index: GroupIndex | undefined =
+    groups.length > 0
+      ? createGroupIndex({ redis, keys, groups, logger, registry, now, ...(options.indexResyncMs !== undefined ? { resyncMs: options.indexResyncMs } : {}) })
+      : undefined;
+  /** The last body of each group feed, with the group version it was rendered from. */
+  const groupBodies = new Map<string, { version: number; rendered: RenderedFeed }>();
 
   /** A cached entry is fresh while its computation runs and for cacheMs after it settled. */
   const fresh = <T>(entry: Cached<T> | undefined, at: number): entry is Cached<T> =>
@@ -95,33 +104,43 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
     return entry;
   };
 
-  const groupAddresses = (at: number): Promise<Map<string, Set<string>>> => {
-    if (!fresh(groupRead, at)) {
-      const entry: Cached<Map<string, Set<string>>> = cache(
-        () => readGroupAddresses(redis, keys, groups, at),
-        () => {
-          if (groupRead === entry) groupRead = undefined;
-        },
-      );
-      groupRead = entry;
+  /** The group's addresses from the index; undefined when the index cannot serve it. */
+  const indexed = async (key: string, at: number): Promise<GroupAddresses | undefined> => {
+    if (!index?.groups.has(key)) return undefined;
+    try {
+      return (await index.read(at)).get(key);
+    } catch (error) {
+      // A worker ACL user derived before the index existed lacks XINFO: serve from full reads, as before
+      if (!/NOPERM/.test(errorMessage(error))) throw error;
+      logger.warn({ err: errorMessage(error) }, 'group index refused by Redis ACL; group feeds read every session instead (re-run `fortistream acl` and apply the new rules)');
+      index = undefined;
+      return undefined;
     }
-    return groupRead.value;
   };
 
-  const addressesOf = async (feed: FeedDefinition, at: number, shared: boolean): Promise<Iterable<string>> => {
-    if (feed.source.type === 'list') return readList(redis, keys, feed.source.list, at);
-    const read = shared ? await groupAddresses(at) : await readGroupAddresses(redis, keys, [feed.source.group], at);
-    return read.get(groupKey(feed.source.group)) ?? [];
+  const renderGroup = async (feed: FeedDefinition, group: string, at: number): Promise<RenderedFeed> => {
+    const key = groupKey(group);
+    const members = await indexed(key, at);
+    if (members === undefined) return renderFeed((await readGroupAddresses(redis, keys, [key], at)).get(key) ?? [], feed.maxBytes);
+    const last = groupBodies.get(feed.name);
+    if (last && last.version === members.version) return last.rendered;
+    const rendered = renderSortedFeed(members.addresses, feed.maxBytes);
+    groupBodies.set(feed.name, { version: members.version, rendered });
+    return rendered;
   };
 
-  const render = async (feed: FeedDefinition, shared: boolean): Promise<RenderedFeed> => {
-    const rendered = renderFeed(await addressesOf(feed, now(), shared), feed.maxBytes);
+  const render = async (feed: FeedDefinition): Promise<RenderedFeed> => {
+    const at = now();
+    const rendered =
+      feed.source.type === 'list'
+        ? renderFeed(await readList(redis, keys, feed.source.list, at), feed.maxBytes)
+        : await renderGroup(feed, feed.source.group, at);
     entriesGauge.set({ feed: feed.name }, rendered.total);
     if (rendered.truncated) {
       truncatedTotal.inc({ feed: feed.name });
-      const at = now();
-      if (at - (lastWarned.get(feed.name) ?? -Infinity) >= WARN_EVERY_MS) {
-        lastWarned.set(feed.name, at);
+      const warnAt = now();
+      if (warnAt - (lastWarned.get(feed.name) ?? -Infinity) >= WARN_EVERY_MS) {
+        lastWarned.set(feed.name, warnAt);
         logger.warn(
           { feed: feed.name, entries: rendered.total, served: rendered.addresses.length, max_bytes: feed.maxBytes },
           'feed cut at max_bytes: the FortiGate gets only the first addresses (raise max_bytes if the FortiGate allows, or split the feed)',
@@ -140,7 +159,7 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
       let entry = bodies.get(name);
       if (!fresh(entry, at)) {
         const created: Cached<RenderedFeed> = cache(
-          () => render(feed, true),
+          () => render(feed),
           () => {
             if (bodies.get(name) === created) bodies.delete(name);
           },
@@ -150,6 +169,7 @@ export function createFeedSource(options: FeedSourceOptions): FeedSource {
       }
       return entry.value;
     },
-    compute: (feed) => render(feed, false),
+    compute: (feed) => render(feed),
+    indexStats: () => index?.stats(),
   };
 }

@@ -86,4 +86,26 @@ describe('feeds under the derived worker ACL user', () => {
     }
     expect(await admin.call('ACL', 'LOG')).toEqual([]);
   });
+
+  it('serves group feeds from full reads under a worker user derived before the group index (no XINFO)', async () => {
+    const pipeline = parsePipelineText(PIPELINE, 'p.yaml', { env: {} });
+    const feeds = Object.entries(pipeline.feeds ?? {}).map(([name, s]) => defineFeed(name, s));
+    const password = randomBytes(24).toString('hex');
+    const rules = deriveAclRules(pipeline, { users: { worker: 'fortistream-worker-old' }, passwords: { worker: { plain: password } } });
+    await admin.call('ACL', 'SETUSER', rules.users.worker, ...rules.worker.split(' '), '-xinfo');
+    const old = new Redis(`redis://${rules.users.worker}:${password}@127.0.0.1:${server.port}`, { maxRetriesPerRequest: 1 });
+    try {
+      const store = createSessionStore(worker, { prefix: PREFIX });
+      const now = Date.now();
+      await store.open({ user: 'olga', groups: ['finance'], ip: '10.5.0.9', device: 'FGT1', method: 'firewall', eventTimeMs: now, timeoutType: 'idle', timeoutSeconds: 600, openedBy: 'y' }, now);
+      const source = createFeedSource({ redis: old, keys: store.layout, feeds, logger: pino({ level: 'silent' }), cacheMs: 0 });
+      expect(source.indexStats()).toMatchObject({ loads: 0 });
+      expect((await source.get('finance'))?.addresses).toContain('10.5.0.9');
+      expect(source.indexStats()).toBeUndefined();
+      await store.close({ by: 'ip', ip: '10.5.0.9' }, now, 'logout');
+      expect((await source.get('finance'))?.addresses).not.toContain('10.5.0.9');
+    } finally {
+      await old.quit().catch(() => undefined);
+    }
+  });
 });

@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addToList, listedAt, readList, removeFromList } from '../../../src/feeds/address-lists.js';
+import { createGroupIndex } from '../../../src/feeds/group-index/index.js';
 import { readAddressGroups, readGroupAddresses } from '../../../src/feeds/membership.js';
 import { startFeedPusher, type FeedPushJob } from '../../../src/feeds/push.js';
 import { defineFeed, feedsSettingsSchema } from '../../../src/feeds/settings.js';
@@ -72,5 +73,26 @@ describe('feeds on a Redis Cluster', () => {
     } finally {
       await pusher.close();
     }
+  });
+
+  it('keeps a group index from the audit stream, and reloads it after entries were trimmed unread', async () => {
+    const redis = client();
+    const store = createSessionStore(redis, { prefix: `${prefix}index:` });
+    const keys = store.layout;
+    const now = Date.now();
+    const open = (user: string, ip: string) =>
+      store.open({ user, groups: ['Finance'], ip, device: 'FGT1', method: 'firewall', eventTimeMs: now, timeoutType: 'idle', timeoutSeconds: 3600, openedBy: user }, now);
+    await open('alice', '10.6.0.1');
+    const index = createGroupIndex({ redis, keys, groups: ['finance'], logger: pino({ level: 'silent' }), resyncMs: 0 });
+    const finance = async (): Promise<string[]> => [...((await index.read(now)).get('finance')?.addresses ?? [])].sort();
+    expect(await finance()).toEqual(['10.6.0.1']);
+    await open('bob', '10.6.0.2');
+    await store.close({ by: 'ip', ip: '10.6.0.1' }, now, 'logout');
+    expect(await finance()).toEqual(['10.6.0.2']);
+    expect(index.stats()).toMatchObject({ loads: 1, entriesRead: 2 });
+    await open('carol', '10.6.0.3');
+    await redis.xtrim(keys.auditStream, 'MAXLEN', 0);
+    expect(await finance()).toEqual(['10.6.0.2', '10.6.0.3']);
+    expect(index.stats().loads).toBe(2);
   });
 });
