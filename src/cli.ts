@@ -8,6 +8,7 @@ import { countersCommand } from './commands/counters.js';
 import { keygenCommand } from './commands/keygen.js';
 import { parseCommand } from './commands/parse.js';
 import { pseudonymCommand } from './commands/pseudonym.js';
+import { replayCommand } from './commands/replay.js';
 import { sessionsCommand } from './commands/sessions.js';
 import { tailCommand } from './commands/tail.js';
 import { loadPipelineFile } from './config/load.js';
@@ -129,6 +130,41 @@ function buildProgram(): Command {
         throw new FortistreamError('FST_INPUT_UNREADABLE', `cannot read ${file}: ${why}`);
       }
     });
+
+  addRedisTlsOptions(program
+    .command('replay')
+    .description('run saved FortiGate logs (files, or - for standard input) through the pipeline and write them, as the worker would; or send them to a running worker with --to')
+    .argument('<files...>', 'log files (LF lines or RFC 6587 octet counting, detected), - for standard input')
+    .option('-p, --pipeline <file>', 'pipeline file (its sinks, profiles, sessions and counters)')
+    .option('--redis <url>', 'Redis URL (default: $REDIS_URL, the pipeline\'s redis.url, 127.0.0.1:6379; never a private server: it would not keep what was written)')
+    .option('--source <name>', 'fortistream.source of the replayed events', 'replay')
+    .option('--to <url>', 'send to a running worker instead (tcp://HOST:PORT, tls://HOST:PORT or udp://HOST:PORT); needs no Redis')
+    .option('--ca <file>', 'with --to tls://: CA file that verifies the worker\'s certificate')
+    .option('--cert <file>', 'with --to tls://: client certificate')
+    .option('--key <file>', 'with --to tls://: client key')
+    .option('--json', 'print the summary as JSON')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace', 'warn'))
+    .action(
+      async (
+        files: string[],
+        opts: { pipeline?: string; redis?: string; source: string; to?: string; ca?: string; cert?: string; key?: string; json?: boolean; logLevel: string } & RedisTlsFlags,
+      ) => {
+        process.exitCode = await replayCommand({
+          files,
+          pipelineFile: opts.pipeline ?? defaultPipelinePath(),
+          redisUrl: opts.redis,
+          redisTls: redisTlsOverrides(opts),
+          source: opts.source,
+          to: opts.to,
+          ca: opts.ca,
+          cert: opts.cert,
+          key: opts.key,
+          json: Boolean(opts.json),
+          logger: createLogger({ level: opts.logLevel }),
+          print: console.log,
+        });
+      },
+    );
 
   addRedisTlsOptions(program
     .command('sessions')

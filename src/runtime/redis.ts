@@ -21,6 +21,8 @@ export interface ResolveRedisOptions {
   readonly pipelineUrl?: string | undefined;
   /** Probe 127.0.0.1:6379 before starting a private server (true for `run`, false for `demo`). */
   readonly probeLocal: boolean;
+  /** Start a private redis-server when nothing else is found (default true; false for `replay`, whose writes must outlive it). */
+  readonly startPrivate?: boolean;
   readonly logger?: Logger;
 }
 
@@ -40,6 +42,13 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<RedisC
   if (options.pipelineUrl) return { url: options.pipelineUrl, origin: 'pipeline' };
   if (options.probeLocal && (await pingRedis('127.0.0.1', 6379, 500))) {
     return { url: 'redis://127.0.0.1:6379', origin: 'local' };
+  }
+  if (options.startPrivate === false) {
+    throw new FortistreamError(
+      'FST_REDIS_UNAVAILABLE',
+      'No Redis is configured (--redis, REDIS_URL or redis.url in the pipeline) and nothing answers on 127.0.0.1:6379; ' +
+        'name the Redis to write to (a private one would be gone, with what was written, when this command exits).',
+    );
   }
   if (!redisServerAvailable()) throw new FortistreamError('FST_REDIS_UNAVAILABLE', NO_REDIS_HELP);
   const privateServer = await startPrivateRedis();
