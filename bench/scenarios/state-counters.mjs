@@ -49,6 +49,8 @@ try {
     calls += keysInBatch;
     const nowMs = T0 + Math.floor(((base + BATCH) / EVENTS_PER_SECOND_OF_LOG) * 1000);
     const result = guard ? await store.apply(updates, nowMs, { writer: 'bench', seq: base + BATCH }) : await store.apply(updates, nowMs);
+    // As the state stage does once the alerts are written: confirmed alerts are not raised again.
+    if (result.alerts.length > 0) await store.ackAlerts(result.alerts);
     alerts += result.alerts.length;
     late += result.late;
   }

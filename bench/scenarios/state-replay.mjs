@@ -63,7 +63,14 @@ try {
       if (plan.sessionOps.length > 0) await sessions.applyOps(plan.sessionOps, nowMs);
       if (plan.refreshes.length > 0) await sessions.refresh(plan.refreshes, nowMs);
     })();
-    const counterWork = plan.counterUpdates.length > 0 && ONLY !== 'sessions' ? counters.apply(plan.counterUpdates, eventClockMs) : undefined;
+    // Alerts are confirmed (ackAlerts) once written, as the state stage does.
+    const counterWork =
+      plan.counterUpdates.length > 0 && ONLY !== 'sessions'
+        ? counters.apply(plan.counterUpdates, eventClockMs).then(async (result) => {
+            if (result.alerts.length > 0) await counters.ackAlerts(result.alerts);
+            return result;
+          })
+        : undefined;
     const [, counterResult] = await Promise.all([sessionWork, counterWork]);
     for (const op of plan.sessionOps) counts[op.kind === 'open' ? 'opens' : 'closes'] += 1;
     counts.refreshes += plan.refreshes.length;
