@@ -121,3 +121,17 @@ export function runLoadgen(args, onSpawn) {
     });
   });
 }
+
+/**
+ * Entries ever added to a stream (XINFO STREAM `entries-added`, Redis ≥ 7.0): counts what landed in
+ * a capped stream too, where XLEN stops at the cap. 0 when the stream does not exist yet.
+ */
+export async function entriesAdded(redis, stream) {
+  try {
+    const info = await redis.call('XINFO', 'STREAM', stream);
+    const at = info.indexOf('entries-added');
+    return at < 0 ? 0 : Number(info[at + 1]);
+  } catch {
+    return 0;
+  }
+}
