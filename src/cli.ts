@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { aclCommand } from './commands/acl.js';
+import { benchCommand, type BenchPart } from './commands/bench.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { defaultPipelinePath } from './commands/context.js';
@@ -29,6 +30,23 @@ function hostPort(value: string): string {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+/** Most events `bench` takes: it holds the generated lines in memory (~0.8 KB each), Redis ~2 KB per entry. */
+const MAX_BENCH_EVENTS = 1_000_000;
+
+function benchEvents(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_BENCH_EVENTS) {
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_BENCH_EVENTS.toLocaleString('en-US')}`);
+  }
+  return n;
+}
+
+function seed(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,10}$/.test(value) || n > 0xffffffff) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295');
   return n;
 }
 
@@ -396,6 +414,63 @@ function buildProgram(): Command {
     .action(async (opts: { redis?: string; json?: boolean }) => {
       const logger = createLogger({ level: 'warn' });
       process.exitCode = await demoCommand({ redisUrl: opts.redis, json: Boolean(opts.json), logger, print: console.log });
+    });
+
+  addRedisTlsOptions(program
+    .command('bench')
+    .description('measure fortistream on this machine: parse throughput on one core, and end to end over TCP into Redis (generated FortiGate lines)')
+    .option('--events <n>', `lines to generate and measure (at most ${MAX_BENCH_EVENTS.toLocaleString('en-US')}; held in memory)`, benchEvents, 200_000)
+    .option('--seed <n>', 'seed of the line generator: the same seed sends the same lines (their times aside), so runs compare', seed, 1)
+    .option('--redis <url>', 'Redis for e2e (default: $REDIS_URL, else a private redis-server started and stopped by the bench; never 127.0.0.1:6379 unless named)', redisUrl)
+    .option('-p, --pipeline <file>', 'e2e runs this pipeline (its sources replaced by one TCP listener on 127.0.0.1:0, see below) instead of the minimal one')
+    .addOption(new Option('--only <part>', 'run one part only').choices(['parse', 'e2e']))
+    .option('--json', 'print one JSON object'))
+    .addHelpText(
+      'after',
+      `
+parse: parseFrame over the generated lines, best of 3 passes on one core: lines/s and MB/s.
+e2e:   starts the worker (fortistream run) as a child process and sends the lines from this process over one
+       TCP connection (RFC 6587 octet counting). Reports events/s from the first to the last entry landing, the
+       worker's peak RSS, the CPU time per event of the worker, of Redis (INFO cpu) and of the sender, and the
+       rates they bound: Redis-bound (one core: 1 s / its CPU per event) and cores-bound (the three share this
+       machine's cores; assumes Redis runs here).
+
+Lines: ~80% traffic (close/accept/deny), ~10% UTM (webfilter, IPS, app control), ~10% events (user
+authentication, SSL-VPN tunnel up/down), in FortiOS default format, from a seeded generator.
+
+Redis: --redis, else REDIS_URL, else a private redis-server (needs redis-server on PATH), stopped after.
+On a named Redis the worker writes only under a key prefix of its own (fortistream-bench-<random>:), about
+2 KB per event and stream; at the end the bench deletes exactly the keys with that prefix (SCAN MATCH prefix*
++ UNLINK), also when the run fails or is interrupted. It refuses to start when the Redis's maxmemory leaves no
+room for them (they could evict your keys).
+
+With --pipeline, e2e keeps its parsing, sessions, counters, profiles, sinks, batching and spool (in a temp
+folder), raises its sinks' max_len to at least --events so every entry can be counted, and leaves out
+redis.url, api, devices, actions, feeds and counter actions: generated events never call a FortiGate or a
+webhook.`,
+    )
+    .action(async (opts: { events: number; seed: number; redis?: string; pipeline?: string; only?: BenchPart; json?: boolean } & RedisTlsFlags) => {
+      const abort = new AbortController();
+      const interrupt = (): void => abort.abort();
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      try {
+        process.exitCode = await benchCommand({
+          events: opts.events,
+          seed: opts.seed,
+          only: opts.only,
+          json: Boolean(opts.json),
+          redisUrl: opts.redis,
+          pipelineFile: opts.pipeline,
+          redisTls: redisTlsOverrides(opts),
+          print: console.log,
+          progress: console.error,
+          signal: abort.signal,
+        });
+      } finally {
+        process.off('SIGINT', interrupt);
+        process.off('SIGTERM', interrupt);
+      }
     });
 
   return program;

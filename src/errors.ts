@@ -17,6 +17,7 @@ export const ERROR_CATALOG = {
   FST_ACTION_INVALID: { exit: 2, summary: 'An enforcement job names an unknown device or webhook, or has an invalid target.' },
   FST_ACTION_NOT_RETRYABLE: { exit: 7, summary: 'fortistream actions retry: no such job, or the job has not failed.' },
   FST_SEND_FAILED: { exit: 9, summary: 'replay --to: the listener could not be reached, or the connection failed while sending.' },
+  FST_BENCH_FAILED: { exit: 10, summary: 'fortistream bench: its worker did not start, exited, or stopped writing before every event landed; or the run was interrupted.' },
   FST_WRITER_CONFLICT: { exit: 8, summary: 'Another running worker writes one of the streams this worker would write (one writer per stream).' },
 } as const;
 

@@ -11,7 +11,7 @@ function cli(args: string[], input?: Buffer | string) {
 }
 
 describe('fortistream command line', () => {
-  it.each(['run', 'check', 'parse', 'replay', 'demo', 'sessions', 'counters', 'tail', 'pseudonym', 'keygen'])('%s has --help', (command) => {
+  it.each(['run', 'check', 'parse', 'replay', 'demo', 'bench', 'sessions', 'counters', 'tail', 'pseudonym', 'keygen'])('%s has --help', (command) => {
     const { code, stdout } = cli([command, '--help']);
     expect(code).toBe(0);
     expect(stdout).toContain(`Usage: fortistream ${command}`);
