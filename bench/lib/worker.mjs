@@ -1,7 +1,7 @@
 // Shared helpers for benchmark scenarios: a private Redis, the built worker as a child process,
 // its RSS, and the load generator from ../shared/bench.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,10 @@ export async function startWorker(yaml, redisUrl, sourceCount = 1) {
     addresses,
     stop: () =>
       new Promise((resolve) => {
-        child.once('exit', resolve);
+        child.once('exit', (code) => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve(code);
+        });
         child.kill('SIGTERM');
       }),
   };
