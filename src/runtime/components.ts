@@ -96,6 +96,7 @@ export function stateConfigOf(pipeline: Readonly<PipelineFile>): StateStageConfi
     auditRefresh: pipeline.sessions?.audit_refresh ?? false,
     alertsStream: prefix + pipeline.alerts.stream,
     alertsMaxLen: pipeline.alerts.max_len,
+    counterKeyFields: new Map((pipeline.counters ?? []).map((counter) => [counter.name, counter.key] as const)),
   };
 }
 

@@ -18,10 +18,11 @@ import type { Metrics } from '../observability/metrics.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import { DEFAULT_PROFILE_MAX_LEN, DEFAULT_PROFILE_STREAM_SUFFIX, type PipelineFile } from '../config/pipeline.js';
 import { KeyringError, loadKeyring, watchKeyring, type KeyringSource, type KeyringWatcher } from '../sanitize/keyring.js';
-import { compileProfile, projectEvent, type CompiledProfile } from '../sanitize/profiles.js';
+import { compileProfile, projectAlert, projectEvent, type CompiledProfile } from '../sanitize/profiles.js';
 import { createPseudonymizer, type Keyring } from '../sanitize/pseudonymize.js';
 import { createRedisStreamsSink } from '../sinks/redis-streams.js';
 import type { RespTlsOptions } from '../sinks/resp/connection.js';
+import type { AlertProjection } from '../state/stage.js';
 import type { Sink, SinkBatch } from './contracts.js';
 
 /** Where a keyring came from, as logs and errors name it (never its content). */
@@ -166,5 +167,20 @@ export function createProfileSink(options: ProfileSinkOptions): Sink {
       await stream.write(out);
     },
     close: () => stream.close(),
+  };
+}
+
+/**
+ * The alert projection of a profile with `alerts: true` (state/stage.ts writes through it): alerts
+ * pseudonymized under the profile's current key, on `<stream>:alerts`, capped like the stream.
+ */
+export function createAlertProjection(profile: CompiledProfile, keyring: KeyringHandle | undefined): AlertProjection | undefined {
+  if (profile.alertsStream === undefined) return undefined;
+  const pseudonymizer = createPseudonymizer();
+  return {
+    profile: profile.name,
+    stream: profile.alertsStream,
+    maxLen: profile.maxLen ?? DEFAULT_PROFILE_MAX_LEN,
+    project: (alert, keyFields, nowMs) => projectAlert(alert, keyFields, profile, { keyring: keyring?.current(), pseudonymizer }, nowMs),
   };
 }

@@ -14,7 +14,8 @@ import type { CompiledProfile } from '../sanitize/profiles.js';
 import { createStateStage, type StateStage } from '../state/stage.js';
 import { buildProfileSink, buildStreamSink, hasState, stateConfigOf, type ComponentEnv } from './components.js';
 import type { Sink } from './contracts.js';
-import { compileProfiles, keyringOrigin, openKeyrings, type KeyringHandle } from './profiles.js';
+import { compileProfiles, createAlertProjection, keyringOrigin, openKeyrings, type KeyringHandle } from './profiles.js';
+import type { AlertProjection } from '../state/stage.js';
 
 interface ProfileEntry {
   readonly profile: CompiledProfile;
@@ -42,6 +43,17 @@ export interface SinkSet {
   close(): Promise<void>;
 }
 
+/** The alert projections of the profiles that carry alerts (`alerts: true`). */
+function alertProjectionsOf(profiles: ReadonlyMap<string, ProfileEntry>, keyrings: ReadonlyMap<string, KeyringHandle>): AlertProjection[] {
+  const out: AlertProjection[] = [];
+  for (const { profile } of profiles.values()) {
+    const keyring = profile.keyring === undefined ? undefined : keyrings.get(keyringOrigin(profile.keyring));
+    const projection = createAlertProjection(profile, keyring);
+    if (projection !== undefined) out.push(projection);
+  }
+  return out;
+}
+
 export function createSinkSet(
   env: ComponentEnv,
   pipeline: Readonly<PipelineFile>,
@@ -63,6 +75,7 @@ export function createSinkSet(
     state ??= createStateStage({
       redis: env.redis,
       ...stateConfigOf(next),
+      alertProjections: alertProjectionsOf(profiles, keyrings),
       prefix,
       auditStream: prefix + next.audit.stream,
       auditMaxLen: next.audit.max_len,
@@ -119,7 +132,7 @@ export function createSinkSet(
           if (!kept) built.push(entry.sink);
           nextProfiles.set(profile.name, entry);
         }
-        const stateConfig = hasState(next) ? stateConfigOf(next) : undefined;
+        const stateConfig = hasState(next) ? { ...stateConfigOf(next), alertProjections: alertProjectionsOf(nextProfiles, allKeyrings) } : undefined;
 
         return {
           apply() {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
 import type { SinkBatch } from '../runtime/contracts.js';
 import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
+import { errorMessage } from '../errors.js';
 import { alertId, createCounterStore, type CounterAlert, type CounterBatchSeq } from './counters.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
@@ -17,11 +18,24 @@ export interface ActionableAlert {
 }
 
 /** What a pipeline reload may change in the state stage (`StateStage.reconfigure`). */
+/** A profile that also carries threshold alerts (`alerts: true`): its stream and its view of an alert. */
+export interface AlertProjection {
+  readonly profile: string;
+  readonly stream: string;
+  readonly maxLen: number;
+  /** The alert as the profile's entry (no raw identity); `keyFields`: the counter's key fields. */
+  project(alert: CounterAlert, keyFields: readonly string[], nowMs: number): string[];
+}
+
 export interface StateStageConfig {
   readonly rules: CompiledRules;
   readonly auditRefresh: boolean;
   readonly alertsStream: string;
   readonly alertsMaxLen: number;
+  /** Profiles that carry alerts too, each on its own stream. */
+  readonly alertProjections?: readonly AlertProjection[];
+  /** Each counter's key fields, by counter name (for the projections). */
+  readonly counterKeyFields?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface StateStageOptions extends StateStageConfig {
@@ -80,6 +94,8 @@ interface Generation {
   readonly sessions: SessionStore;
   readonly alertsStream: string;
   readonly alertsMaxLen: number;
+  readonly alertProjections: readonly AlertProjection[];
+  readonly counterKeyFields: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface StateStage extends EncodingSink {
@@ -116,6 +132,8 @@ export function createStateStage(options: StateStageOptions): StateStage {
     }),
     alertsStream: config.alertsStream,
     alertsMaxLen: config.alertsMaxLen,
+    alertProjections: config.alertProjections ?? [],
+    counterKeyFields: config.counterKeyFields ?? new Map(),
   });
   let current = generationOf(options);
   const counters = createCounterStore(redis, { prefix: options.prefix, auditStream: options.auditStream });
@@ -181,6 +199,20 @@ export function createStateStage(options: StateStageOptions): StateStage {
         'event.end',
         new Date(alert.lastEventMs).toISOString(),
       );
+    }
+    // The same alerts for the profiles that carry them, pseudonymized like their events.
+    const nowMs = Date.now();
+    for (const projection of generation.alertProjections) {
+      for (const alert of alerts) {
+        let fields: string[];
+        try {
+          fields = projection.project(alert, generation.counterKeyFields.get(alert.counter) ?? [], nowMs);
+        } catch (error) {
+          logger.error({ profile: projection.profile, counter: alert.counter, err: errorMessage(error) }, 'cannot project an alert for a profile; left out of its stream');
+          continue;
+        }
+        pipeline.xadd(projection.stream, 'MAXLEN', '~', String(projection.maxLen), '*', ...fields);
+      }
     }
     const results = (await pipeline.exec()) ?? [];
     for (const [error] of results) if (error) throw error;

@@ -132,8 +132,10 @@ sources:
 sinks:
   soc: { type: redis_streams }
 profiles:
-  ml: { type: ml, keyring: "${mlKeys}" }
-  agent: { type: agent, keyring: { file: "${agentKeys}" } }
+  ml: { type: ml, keyring: "${mlKeys}", alerts: true }
+  agent: { type: agent, keyring: { file: "${agentKeys}" }, alerts: true }
+counters:
+  - { name: vpn_failures_by_user, when: { event.code: "0101039426" }, key: [user.name], window_seconds: 300, bucket_seconds: 10, threshold: 2 }
 api:
   tokens_file: "${tokensFile}"
 `);
@@ -164,7 +166,14 @@ api:
     for (const c of canaries) expect(socText).toContain(c.user.toLowerCase());
 
     const needles = canaries.flatMap((c) => [c.user, c.ip4, c.ip6, c.email, c.token, c.token.slice(4), c.email.split('@')[0] as string]);
-    for (const stream of [ml, agent]) {
+    // Canaries 0–2 failed twice: threshold alerts, raw on the alerts stream, pseudonymized on the profiles'.
+    const rawAlerts = await waitForLength(redis, `${prefix}alerts`, 3);
+    expect(rawAlerts).toBe(3);
+    const rawAlertText = (await redis.xrange(`${prefix}alerts`, '-', '+')).flatMap(([, f]) => f).join('\n');
+    for (const c of canaries.slice(0, 3)) expect(rawAlertText).toContain(c.user);
+    expect(await waitForLength(redis, `${ml}:alerts`, 3)).toBe(3);
+    expect(await waitForLength(redis, `${agent}:alerts`, 3)).toBe(3);
+    for (const stream of [ml, agent, `${ml}:alerts`, `${agent}:alerts`]) {
       const entries = await redis.xrangeBuffer(stream, '-', '+');
       expect(entries.length).toBeGreaterThan(0);
       for (const [id, fields] of entries) {

@@ -38,7 +38,7 @@ export function failedVpnLogin(atMs: number, ip: string, device?: { name: string
 export function testStateStage(
   redis: Redis,
   counters: unknown,
-  extra: Partial<Pick<StateStageOptions, 'writer' | 'onActionAlerts'>> = {},
+  extra: Partial<Pick<StateStageOptions, 'writer' | 'onActionAlerts' | 'alertProjections' | 'counterKeyFields'>> = {},
 ): { stage: StateStage; prefix: string; alertsStream: string; metrics: Metrics } {
   const prefix = uniquePrefix('stage');
   const metrics = createMetrics({ defaultMetrics: false });

@@ -59,7 +59,7 @@ function projectSoc(event: NormalizedEvent, profile: CompiledProfile): string[] 
   return out ?? fields;
 }
 
-function requireKeyring(profile: CompiledProfile, ctx: ProjectionContext): Keyring {
+export function requireKeyring(profile: CompiledProfile, ctx: ProjectionContext): Keyring {
   if (!ctx.keyring) throw new Error(`profile ${profile.name} (${profile.type}) has no keyring loaded`);
   return ctx.keyring;
 }

@@ -35,6 +35,8 @@ export const profileSettingsSchema = z
     max_text_chars: z.number().int().min(32).max(65_536).optional(),
     /** `ml`/`agent`: where the pseudonymization keys come from (a path, `{file}` or `{env}`). */
     keyring: keyringSourceSchema.optional(),
+    /** `ml`/`agent`: also write threshold alerts, projected like events, to `<stream>:alerts`. */
+    alerts: z.boolean().optional(),
   })
   .strict()
   .superRefine((settings, ctx) => {
@@ -44,6 +46,7 @@ export const profileSettingsSchema = z
     }
     if (settings.type === 'soc') {
       if (settings.keyring !== undefined) ctx.addIssue({ code: 'custom', path: ['keyring'], message: 'the soc profile does not pseudonymize; remove keyring' });
+      if (settings.alerts === true) ctx.addIssue({ code: 'custom', path: ['alerts'], message: 'SOC consumers read the alerts stream itself (alerts.stream); alerts: true is for ml and agent profiles' });
       return;
     }
     if (settings.keyring === undefined) {
@@ -84,6 +87,8 @@ export interface CompiledProfile {
   readonly textFields: readonly TextFieldSpec[];
   readonly maxTextChars: number;
   readonly keyring: KeyringSource | undefined;
+  /** `<stream>:alerts` when the profile also carries threshold alerts (`alerts: true`). */
+  readonly alertsStream: string | undefined;
 }
 
 /** Builds the hot-path form of a profile from its (already validated) settings. */
@@ -101,5 +106,6 @@ export function compileProfile(name: string, input: ProfileSettings): CompiledPr
     textFields: Object.freeze([...new Set(textList)].map((field) => ({ name: field, origin: textOrigin(field) }))),
     maxTextChars: settings.max_text_chars ?? DEFAULT_MAX_TEXT_CHARS,
     keyring: settings.keyring,
+    alertsStream: settings.alerts === true ? `${settings.stream ?? DEFAULT_PROFILE_STREAMS[settings.type]}:alerts` : undefined,
   });
 }

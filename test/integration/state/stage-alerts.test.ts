@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { NormalizedEvent } from '../../../src/parse/index.js';
 import type { SinkBatch } from '../../../src/runtime/contracts.js';
+import { createAlertProjection, type KeyringHandle } from '../../../src/runtime/profiles.js';
+import { compileProfile } from '../../../src/sanitize/profiles.js';
+import { pseudonymize, type Keyring } from '../../../src/sanitize/pseudonymize.js';
 import { createCounterStore } from '../../../src/state/counters.js';
+import { uniquePrefix } from '../../support/redis.js';
 import { failedVpnLogin, testStateStage, useTestRedis } from '../../support/state-stage.js';
 
 const T0 = Date.now() - 60_000;
 const HQ = { name: 'fw-hq', serial: 'FGT60FHQ00000001' };
 const failedLogin = (atMs: number, ip: string): NormalizedEvent => failedVpnLogin(atMs, ip, HQ);
+const uniqueStream = (): string => uniquePrefix('profile-alerts');
 
 /** A batch as the pipeline hands it over: its events' frame sequences stay the same on every retry. */
 function sequenced(events: NormalizedEvent[], firstSeq: number): SinkBatch {
@@ -48,5 +53,28 @@ describe('state stage: threshold alerts survive a failed write', () => {
     await state.write(batch);
     await state.write(sequenced([failedLogin(T0 + 900, '203.0.113.50')], 2000));
     expect(await redis().xlen(alertsStream)).toBe(1);
+  });
+
+  it('writes each alert, pseudonymized, to the streams of the profiles that carry alerts', async () => {
+    const keys: Keyring = { current: 'k1', keys: new Map([['k1', { secret: Buffer.alloc(32, 9) }]]) };
+    const handle: KeyringHandle = { origin: 'test', current: () => keys, reload: async () => undefined, close: () => undefined };
+    const streamBase = `${uniqueStream()}events:agent`;
+    const agent = compileProfile('agent', { type: 'agent', keyring: '/unused', stream: streamBase, alerts: true });
+    const projection = createAlertProjection(agent, handle);
+    expect(projection?.stream).toBe(`${streamBase}:alerts`);
+    const { stage: state, alertsStream } = testStateStage(redis(), counters, {
+      alertProjections: projection ? [projection] : [],
+      counterKeyFields: new Map([['vpn_failed_by_ip', ['source.ip']]]),
+    });
+    await state.write({ events: [0, 1, 2].map((i) => failedLogin(T0 + i * 100, '203.0.113.61')), dead: [] });
+    expect(await redis().xlen(alertsStream)).toBe(1);
+    const rows = await redis().xrange(`${streamBase}:alerts`, '-', '+');
+    expect(rows).toHaveLength(1);
+    const fields = rows[0]?.[1] ?? [];
+    const entry: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) entry[fields[i] as string] = fields[i + 1] as string;
+    expect(entry).toMatchObject({ 'event.kind': 'alert', 'fortistream.counter': 'vpn_failed_by_ip', 'fortistream.value': '3' });
+    expect(entry['source.ip.pseudonym']).toBe(pseudonymize(keys, 'ip', '203.0.113.61'));
+    expect(fields.join(' ')).not.toContain('203.0.113.61');
   });
 });
