@@ -45,6 +45,41 @@ export interface CounterAlert {
 }
 
 /**
+ * An alert as stream fields after its id: `@timestamp` (`nowMs`), kind and action, then the counter,
+ * `key` (pass [] to leave the key out: the profiles' alert streams project it themselves), and the
+ * figures. The alerts stream and the profiles' alert streams share this layout.
+ */
+export function alertFields(alert: CounterAlert, alertIdValue: string, key: readonly string[], nowMs: number): string[] {
+  return [
+    '@timestamp',
+    new Date(nowMs).toISOString(),
+    'event.kind',
+    'alert',
+    'event.action',
+    'threshold-crossed',
+    'fortistream.alert_id',
+    alertIdValue,
+    'fortistream.counter',
+    alert.counter,
+    ...key,
+    'fortistream.value',
+    String(alert.value),
+    'fortistream.threshold',
+    String(alert.threshold),
+    'fortistream.window_seconds',
+    String(alert.windowSeconds),
+    'fortistream.window_start',
+    new Date(alert.windowStartMs).toISOString(),
+    'fortistream.window_end',
+    new Date(alert.windowEndMs).toISOString(),
+    'event.start',
+    new Date(alert.firstEventMs).toISOString(),
+    'event.end',
+    new Date(alert.lastEventMs).toISOString(),
+  ];
+}
+
+/**
  * The stable id of an alert (counter, key, end of its window): the same when a lost alert is
  * raised again, so consumers of the alerts stream can drop the repeat (`fortistream.alert_id`).
  */

@@ -4,7 +4,7 @@ import type { ComponentMetrics, Metrics } from '../observability/metrics.js';
 import type { SinkBatch } from '../runtime/contracts.js';
 import { isEncodedBatch, type EncodingSink, type SinkEncoder } from '../runtime/pipeline.js';
 import { errorMessage } from '../errors.js';
-import { alertId, createCounterStore, type CounterAlert, type CounterBatchSeq } from './counters.js';
+import { alertFields, alertId, createCounterStore, type CounterAlert, type CounterBatchSeq } from './counters.js';
 import type { NormalizedEvent } from '../parse/event.js';
 import type { CompiledRules, RuleBatchResult, SessionOp } from './rules.js';
 import { createSessionStore, type SessionReplayGuard, type SessionStore } from './sessions.js';
@@ -165,43 +165,12 @@ export function createStateStage(options: StateStageOptions): StateStage {
   const writeAlerts = async (generation: Generation, alerts: readonly CounterAlert[]): Promise<void> => {
     if (alerts.length === 0) return;
     const pipeline = redis.pipeline();
+    const nowMs = Date.now();
     for (const alert of alerts) {
-      pipeline.xadd(
-        generation.alertsStream,
-        'MAXLEN',
-        '~',
-        String(generation.alertsMaxLen),
-        '*',
-        '@timestamp',
-        new Date().toISOString(),
-        'event.kind',
-        'alert',
-        'event.action',
-        'threshold-crossed',
-        'fortistream.alert_id',
-        alertId(alert),
-        'fortistream.counter',
-        alert.counter,
-        'fortistream.counter_key',
-        alert.key,
-        'fortistream.value',
-        String(alert.value),
-        'fortistream.threshold',
-        String(alert.threshold),
-        'fortistream.window_seconds',
-        String(alert.windowSeconds),
-        'fortistream.window_start',
-        new Date(alert.windowStartMs).toISOString(),
-        'fortistream.window_end',
-        new Date(alert.windowEndMs).toISOString(),
-        'event.start',
-        new Date(alert.firstEventMs).toISOString(),
-        'event.end',
-        new Date(alert.lastEventMs).toISOString(),
-      );
+      const fields = alertFields(alert, alertId(alert), ['fortistream.counter_key', alert.key], nowMs);
+      pipeline.xadd(generation.alertsStream, 'MAXLEN', '~', String(generation.alertsMaxLen), '*', ...fields);
     }
     // The same alerts for the profiles that carry them, pseudonymized like their events.
-    const nowMs = Date.now();
     for (const projection of generation.alertProjections) {
       for (const alert of alerts) {
         let fields: string[];

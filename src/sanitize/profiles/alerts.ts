@@ -6,23 +6,11 @@
  * feature field the profile allows passes, anything else is left out. The raw key never appears, not
  * even in the alert's id.
  */
+import { alertFields, type CounterAlert } from '../../state/counters.js';
 import { NULL_SENTINELS } from '../fields.js';
 import type { NormalizedEvent } from '../../parse/event.js';
 import { projectEvent, requireKeyring, type ProjectionContext } from './project.js';
 import type { CompiledProfile } from './settings.js';
-
-/** What an alert carries (state/counters.ts CounterAlert, structurally). */
-export interface AlertFigures {
-  readonly counter: string;
-  readonly key: string;
-  readonly value: number;
-  readonly threshold: number;
-  readonly windowSeconds: number;
-  readonly windowStartMs: number;
-  readonly windowEndMs: number;
-  readonly firstEventMs: number;
-  readonly lastEventMs: number;
-}
 
 /** Counter keys join their fields' values with `|` (state/rules.ts); undefined when that is ambiguous. */
 export function splitCounterKey(key: string, fieldCount: number): string[] | undefined {
@@ -35,7 +23,7 @@ export function splitCounterKey(key: string, fieldCount: number): string[] | und
  * or unknown: the key is left out). `nowMs`: the entry's `@timestamp`.
  */
 export function projectAlert(
-  alert: AlertFigures,
+  alert: CounterAlert,
   keyFields: readonly string[],
   profile: CompiledProfile,
   ctx: ProjectionContext,
@@ -56,31 +44,5 @@ export function projectAlert(
   // The id names the same alert in every repeat (at-least-once) without the raw key: the key's
   // pseudonym under this profile's key (opaque; stable while the key id is current).
   const keyId = ctx.pseudonymizer.pseudonymize(keyring, 'host', `${alert.counter}\u0000${alert.key}`) ?? `${keyring.current}:-`;
-  return [
-    '@timestamp',
-    new Date(nowMs).toISOString(),
-    'event.kind',
-    'alert',
-    'event.action',
-    'threshold-crossed',
-    'fortistream.alert_id',
-    `${alert.counter}|${keyId}|${alert.windowEndMs}`,
-    'fortistream.counter',
-    alert.counter,
-    'fortistream.value',
-    String(alert.value),
-    'fortistream.threshold',
-    String(alert.threshold),
-    'fortistream.window_seconds',
-    String(alert.windowSeconds),
-    'fortistream.window_start',
-    new Date(alert.windowStartMs).toISOString(),
-    'fortistream.window_end',
-    new Date(alert.windowEndMs).toISOString(),
-    'event.start',
-    new Date(alert.firstEventMs).toISOString(),
-    'event.end',
-    new Date(alert.lastEventMs).toISOString(),
-    ...keyProjection,
-  ];
+  return [...alertFields(alert, `${alert.counter}|${keyId}|${alert.windowEndMs}`, [], nowMs), ...keyProjection];
 }

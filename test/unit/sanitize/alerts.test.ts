@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileProfile, profileSettingsSchema, projectAlert, projectEvent, type AlertFigures } from '../../../src/sanitize/profiles.js';
+import { compileProfile, profileSettingsSchema, projectAlert, projectEvent } from '../../../src/sanitize/profiles.js';
+import type { CounterAlert } from '../../../src/state/counters.js';
 import { createPseudonymizer, type Keyring } from '../../../src/sanitize/pseudonymize.js';
 
 const agentKeys: Keyring = { current: 'a1', keys: new Map([['a1', { secret: Buffer.alloc(32, 6) }]]) };
@@ -8,7 +9,7 @@ const ml = compileProfile('ml', { type: 'ml', keyring: '/k' });
 const ctx = { keyring: agentKeys, pseudonymizer: createPseudonymizer() };
 const NOW = Date.UTC(2026, 11, 5, 12, 0, 0);
 
-function alert(counter: string, key: string): AlertFigures {
+function alert(counter: string, key: string): CounterAlert {
   return {
     counter,
     key,
