@@ -22,21 +22,21 @@ const PROFILE_TYPES = ['ml', 'agent', 'soc'] as const;
 /** Settings of one profile in the pipeline file. */
 export const profileSettingsSchema = z
   .object({
-    type: z.enum(PROFILE_TYPES),
+    type: z.enum(PROFILE_TYPES).describe('ml: features and pseudonyms; agent: the same plus neutralized text; soc: full detail.'),
     /** Stream; in a pipeline file after the key prefix (default `events:<type>`); `compileProfile` alone defaults to `fortistream:events:<type>`. */
-    stream: z.string().min(1).optional(),
+    stream: z.string().min(1).optional().describe('The stream, after the key prefix (default events:<type>); one writer per stream.'),
     /** `MAXLEN ~` of the stream. */
-    max_len: z.number().int().positive().optional(),
+    max_len: z.number().int().positive().optional().describe('Approximate cap of the stream (XADD MAXLEN ~); default 1000000.'),
     /** Output allowlist replacing the default of the type (for `soc`: restricts the fields passed). */
-    fields: z.array(z.string().min(1)).min(1).optional(),
+    fields: z.array(z.string().min(1)).min(1).optional().describe("Output allowlist replacing the type's default (soc: restricts the fields passed); raw identity and free-text fields are refused for ml/agent."),
     /** `agent` only: free-text fields wrapped in `untrusted_text`, replacing the default list. */
-    text_fields: z.array(z.string().min(1)).optional(),
+    text_fields: z.array(z.string().min(1)).optional().describe('agent only: free-text fields wrapped in untrusted_text, replacing the default list.'),
     /** `agent` only: cap per text field, in characters (a truncation marker comes on top). */
-    max_text_chars: z.number().int().min(32).max(65_536).optional(),
+    max_text_chars: z.number().int().min(32).max(65_536).optional().describe('agent only: cap per text field in characters (default 512; a truncation marker comes on top).'),
     /** `ml`/`agent`: where the pseudonymization keys come from (a path, `{file}` or `{env}`). */
-    keyring: keyringSourceSchema.optional(),
+    keyring: keyringSourceSchema.optional().describe('ml/agent (required): where the pseudonymization keys come from: a path, {file: path} or {env: NAME}.'),
     /** `ml`/`agent`: also write threshold alerts, projected like events, to `<stream>:alerts`. */
-    alerts: z.boolean().optional(),
+    alerts: z.boolean().optional().describe('ml/agent only: also write threshold alerts, pseudonymized like the events, to <stream>:alerts (default false).'),
   })
   .strict()
   .superRefine((settings, ctx) => {
