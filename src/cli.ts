@@ -130,10 +130,15 @@ function buildProgram(): Command {
 
   program
     .command('check')
-    .description('validate a pipeline file; prints every problem with file, key path and what was expected')
+    .description('validate a pipeline file (every problem with file, key path and what was expected), then run its test cases (<file>.test.yaml beside it)')
     .argument('[file]', 'pipeline file', DEFAULT_PIPELINE)
-    .action((file: string) => {
-      process.exitCode = checkCommand(file, console.log, console.error);
+    .option('--tests <file>', 'pipeline test file to run (default: <file>.test.yaml beside the pipeline, when it exists)')
+    .option('--no-tests', 'validate only')
+    .action((file: string, opts: { tests: string | boolean }) => {
+      process.exitCode = checkCommand(file, console.log, console.error, {
+        tests: opts.tests !== false,
+        testsFile: typeof opts.tests === 'string' ? opts.tests : undefined,
+      });
     });
 
   program

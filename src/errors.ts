@@ -18,6 +18,7 @@ export const ERROR_CATALOG = {
   FST_ACTION_NOT_RETRYABLE: { exit: 7, summary: 'fortistream actions retry: no such job, or the job has not failed.' },
   FST_SEND_FAILED: { exit: 9, summary: 'replay --to: the listener could not be reached, or the connection failed while sending.' },
   FST_BENCH_FAILED: { exit: 10, summary: 'fortistream bench: its worker did not start, exited, or stopped writing before every event landed; or the run was interrupted.' },
+  FST_PIPELINE_TEST_FAILED: { exit: 11, summary: 'fortistream check: a case of the pipeline test file did not produce what it expects.' },
   FST_WRITER_CONFLICT: { exit: 8, summary: 'Another running worker writes one of the streams this worker would write (one writer per stream).' },
 } as const;
 

@@ -1,8 +1,19 @@
 import { loadPipelineFile } from '../config/load.js';
-import { isFortistreamError } from '../errors.js';
+import { findPipelineTests, loadPipelineTests, runPipelineTests } from '../config/pipeline-tests.js';
+import { ERROR_CATALOG, isFortistreamError } from '../errors.js';
 
-/** `fortistream check FILE`: prints every problem (file: key.path: expectation); returns the exit code. */
-export function checkCommand(file: string, out: (line: string) => void, err: (line: string) => void): number {
+export interface CheckOptions {
+  /** A pipeline test file to run; default the `<file>.test.yaml` beside the pipeline, when there is one. */
+  readonly testsFile?: string | undefined;
+  /** false: validate only (`--no-tests`). */
+  readonly tests?: boolean;
+}
+
+/**
+ * `fortistream check FILE`: prints every problem (file: key.path: expectation), then runs the
+ * pipeline's test cases (config/pipeline-tests.ts); returns the exit code.
+ */
+export function checkCommand(file: string, out: (line: string) => void, err: (line: string) => void, options: CheckOptions = {}): number {
   try {
     const { pipeline } = loadPipelineFile(file);
     const sources = Object.entries(pipeline.sources).map(([name, s]) => `${name} (${s.type} ${s.mode} ${s.address})`);
@@ -16,7 +27,20 @@ export function checkCommand(file: string, out: (line: string) => void, err: (li
       const feeds = Object.entries(pipeline.feeds).map(([name, f]) => `${name} (${f.type} ${f.type === 'group' ? f.group : f.list}${f.push ? ` → push ${f.push.device}/${f.push.connector}` : ''})`);
       out(`  feeds: ${feeds.join(', ')}`);
     }
-    return 0;
+    const testsFile = options.tests === false ? undefined : (options.testsFile ?? findPipelineTests(file));
+    if (testsFile === undefined) return 0;
+    const results = runPipelineTests(pipeline, loadPipelineTests(testsFile));
+    const failed = results.filter((result) => result.failures.length > 0);
+    for (const result of results) {
+      if (result.failures.length === 0) {
+        out(`  ok    ${result.name}`);
+      } else {
+        err(`  FAIL  ${result.name}`);
+        for (const failure of result.failures) err(`          ${failure}`);
+      }
+    }
+    out(`${testsFile}: ${results.length - failed.length} passed, ${failed.length} failed`);
+    return failed.length === 0 ? 0 : ERROR_CATALOG.FST_PIPELINE_TEST_FAILED.exit;
   } catch (error) {
     if (isFortistreamError(error)) {
       err(`${error.code}: ${error.message}`);
