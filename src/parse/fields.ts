@@ -135,7 +135,7 @@ emit('rule.id', 'policyid', 'policy_id');
 emit('rule.name', 'policyname');
 emit('rule.uuid', 'poluuid');
 
-// Identity. `user` is only the person when the log is not IPsec (see normalize.ts).
+// Identity. `user` is only the person when the log is not IPsec (see normalize/finish.ts).
 keep(SLOT_USER, 'user');
 keep(SLOT_XAUTHUSER, 'xauthuser');
 keep(SLOT_EAPUSER, 'eapuser');
