@@ -1,7 +1,7 @@
 /**
  * The batch pipeline between sources and sinks (see EventPipeline). The parts live in pipeline/:
- * event-pipeline (the class), encoding (the optional sink encoder capability) and batch (the options,
- * the pending batch and the memory accounting constants).
+ * event-pipeline (the class), encoding (the optional sink encoder capability) and batch (the options
+ * and the pending batch).
  */
 
 export { EventPipeline } from './pipeline/event-pipeline.js';

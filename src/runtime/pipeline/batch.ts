@@ -4,12 +4,6 @@ import type { ComponentMetrics } from '../../observability/metrics.js';
 import type { NormalizedEvent } from '../../parse/event.js';
 import type { Sink, SinkBatch } from '../contracts.js';
 
-/**
- * Bytes an event kept as objects costs per byte of its raw line: the fields array and its ~120 strings
- * (UTF-16 or one-byte, with headers), plus the line they slice, measured at ~3–4× the raw size.
- */
-export const HEAP_BYTES_PER_RAW_BYTE = 3;
-
 export const NO_EVENTS: readonly NormalizedEvent[] = Object.freeze([]);
 export const NO_SEQS: readonly number[] = Object.freeze([]);
 

@@ -5,8 +5,15 @@ import type { NormalizedEvent } from '../../parse/event.js';
 import { parseFrame } from '../../parse/index.js';
 import type { DeadLetter, Frame, Sink, SinkBatch, Source } from '../contracts.js';
 import { FrameSequencer } from '../sequence.js';
-import { HEAP_BYTES_PER_RAW_BYTE, NO_EVENTS, NO_SEQS, type EventPipelineOptions, type PendingBatch } from './batch.js';
+import { NO_EVENTS, NO_SEQS, type EventPipelineOptions, type PendingBatch } from './batch.js';
 import { encoderOf, type EncodedSinkBatch, type SinkEncoder } from './encoding.js';
+
+/**
+ * Bytes an event kept as objects costs per byte of its raw line: the fields array and its ~120 strings
+ * (UTF-16 or one-byte, with headers), plus the line they slice, measured at ~3–4× the raw size.
+ * Kept in this module: `take` reads it per event, and an imported binding is a load through a cell.
+ */
+const HEAP_BYTES_PER_RAW_BYTE = 3;
 
 /**
  * The batch pipeline: frames are parsed as they arrive (synchronously, no per-event promise), collected
