@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { aclCommand } from './commands/acl.js';
-import { benchCommand, type BenchPart } from './commands/bench.js';
+import { BENCH_HELP, benchCommand, type BenchPart } from './commands/bench.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { defaultPipelinePath } from './commands/context.js';
@@ -16,85 +16,23 @@ import { loadPipelineFile } from './config/load.js';
 import { FortistreamError, isFortistreamError } from './errors.js';
 import { runUntilSignal } from './main.js';
 import { createLogger } from './observability/logger.js';
-import { loadRedisTls, redisTlsOptions, type RedisTlsOverrides } from './runtime/redis.js';
-
-const DEFAULT_PIPELINE = 'pipelines/default.yaml';
-
-function hostPort(value: string): string {
-  if (!/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(value)) {
-    throw new InvalidArgumentError('expected HOST:PORT, e.g. 0.0.0.0:5514 or [::]:5514');
-  }
-  return value;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
-
-/** Most events `bench` takes: it holds the generated lines in memory (~0.8 KB each), Redis ~2 KB per entry. */
-const MAX_BENCH_EVENTS = 1_000_000;
-
-function benchEvents(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_BENCH_EVENTS) {
-    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_BENCH_EVENTS.toLocaleString('en-US')}`);
-  }
-  return n;
-}
-
-function seed(value: string): number {
-  const n = Number(value);
-  if (!/^\d{1,10}$/.test(value) || n > 0xffffffff) throw new InvalidArgumentError('expected a whole number from 0 to 4294967295');
-  return n;
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!/^\d{1,10}$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected whole seconds ≥ 0 (0 = until cleared)');
-  return n;
-}
-
-function isoTime(value: string): number {
-  const ms = Date.parse(value);
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError('expected an ISO 8601 time, e.g. 2026-12-04T10:00:00Z');
-  return ms;
-}
-
-/** --redis, then REDIS_URL, then the pipeline's redis.url, then 127.0.0.1:6379. */
-function readRedisUrl(option: string | undefined, pipelineFile: string | undefined): string {
-  if (option) return option;
-  if (process.env.REDIS_URL) return process.env.REDIS_URL;
-  const { pipeline } = loadPipelineFile(pipelineFile ?? defaultPipelinePath());
-  return pipeline.redis.url ?? 'redis://127.0.0.1:6379';
-}
-
-interface RedisTlsFlags {
-  redisCa?: string;
-  redisCert?: string;
-  redisKey?: string;
-}
-
-/** Adds --redis-ca, --redis-cert and --redis-key (used with rediss:// URLs only). */
-function addRedisTlsOptions(command: Command): Command {
-  return command
-    .option('--redis-ca <file>', 'PEM CA file the Redis server certificate must chain to (rediss:// only; replaces redis.tls.ca_file)')
-    .option('--redis-cert <file>', 'PEM client certificate for Redis (rediss:// only; needs --redis-key or redis.tls.key_file)')
-    .option('--redis-key <file>', 'PEM private key of the Redis client certificate (mode 600; replaces redis.tls.key_file)');
-}
-
-function redisTlsOverrides(flags: RedisTlsFlags): RedisTlsOverrides {
-  return { caFile: flags.redisCa, certFile: flags.redisCert, keyFile: flags.redisKey };
-}
-
-function redisUrl(value: string): string {
-  if (!/^rediss?:\/\//.test(value)) throw new InvalidArgumentError('expected a redis:// or rediss:// URL');
-  return value;
-}
-
-const redisOption = (): Option =>
-  new Option('--redis <url>', 'Redis URL (default: $REDIS_URL, the pipeline\'s redis.url, 127.0.0.1:6379, or a private redis-server)').argParser(redisUrl);
+import { loadRedisTls, redisTlsOptions } from './runtime/redis.js';
+import {
+  addRedisTlsOptions,
+  benchEvents,
+  DEFAULT_PIPELINE,
+  hostPort,
+  isoTime,
+  MAX_BENCH_EVENTS,
+  positiveInt,
+  readRedisUrl,
+  redisOption,
+  redisTlsOverrides,
+  redisUrl,
+  seconds,
+  seed,
+  type RedisTlsFlags,
+} from './commands/cli-options.js';
 
 function buildProgram(): Command {
   const program = new Command('fortistream')
@@ -159,7 +97,7 @@ function buildProgram(): Command {
     .description('run saved FortiGate logs (files, or - for standard input) through the pipeline and write them, as the worker would; or send them to a running worker with --to')
     .argument('<files...>', 'log files (LF lines or RFC 6587 octet counting, detected), - for standard input')
     .option('-p, --pipeline <file>', 'pipeline file (its sinks, profiles, sessions and counters)')
-    .option('--redis <url>', 'Redis URL (default: $REDIS_URL, the pipeline\'s redis.url, 127.0.0.1:6379; never a private server: it would not keep what was written)')
+    .addOption(redisOption('Redis URL (default: $REDIS_URL, the pipeline\'s redis.url, 127.0.0.1:6379; never a private server: it would not keep what was written)'))
     .option('--source <name>', 'fortistream.source of the replayed events', 'replay')
     .option('--to <url>', 'send to a running worker instead (tcp://HOST:PORT, tls://HOST:PORT or udp://HOST:PORT); needs no Redis')
     .option('--ca <file>', 'with --to tls://: CA file that verifies the worker\'s certificate')
@@ -430,30 +368,7 @@ function buildProgram(): Command {
     .option('-p, --pipeline <file>', 'e2e runs this pipeline (its sources replaced by one TCP listener on 127.0.0.1:0, see below) instead of the minimal one')
     .addOption(new Option('--only <part>', 'run one part only').choices(['parse', 'e2e']))
     .option('--json', 'print one JSON object'))
-    .addHelpText(
-      'after',
-      `
-parse: parseFrame over the generated lines, best of 3 passes on one core: lines/s and MB/s.
-e2e:   starts the worker (fortistream run) as a child process and sends the lines from this process over one
-       TCP connection (RFC 6587 octet counting). Reports events/s from the first to the last entry landing, the
-       worker's peak RSS, the CPU time per event of the worker, of Redis (INFO cpu) and of the sender, and the
-       rates they bound: Redis-bound (one core: 1 s / its CPU per event) and cores-bound (the three share this
-       machine's cores; assumes Redis runs here).
-
-Lines: ~80% traffic (close/accept/deny), ~10% UTM (webfilter, IPS, app control), ~10% events (user
-authentication, SSL-VPN tunnel up/down), in FortiOS default format, from a seeded generator.
-
-Redis: --redis, else REDIS_URL, else a private redis-server (needs redis-server on PATH), stopped after.
-On a named Redis the worker writes only under a key prefix of its own (fortistream-bench-<random>:), about
-2 KB per event and stream; at the end the bench deletes exactly the keys with that prefix (SCAN MATCH prefix*
-+ UNLINK), also when the run fails or is interrupted. It refuses to start when the Redis's maxmemory leaves no
-room for them (they could evict your keys).
-
-With --pipeline, e2e keeps its parsing, sessions, counters, profiles, sinks, batching and spool (in a temp
-folder), raises its sinks' max_len to at least --events so every entry can be counted, and leaves out
-redis.url, api, devices, actions, feeds and counter actions: generated events never call a FortiGate or a
-webhook.`,
-    )
+    .addHelpText('after', BENCH_HELP)
     .action(async (opts: { events: number; seed: number; redis?: string; pipeline?: string; only?: BenchPart; json?: boolean } & RedisTlsFlags) => {
       const abort = new AbortController();
       const interrupt = (): void => abort.abort();

@@ -234,3 +234,26 @@ function printReport(report: BenchReport, print: (line: string) => void): void {
     if (e.keys_deleted !== null) print(`  cleanup           deleted ${number(e.keys_deleted)} key(s) with prefix ${e.key_prefix}`);
   }
 }
+
+/** What `fortistream bench --help` adds after the options. */
+export const BENCH_HELP = `
+parse: parseFrame over the generated lines, best of 3 passes on one core: lines/s and MB/s.
+e2e:   starts the worker (fortistream run) as a child process and sends the lines from this process over one
+       TCP connection (RFC 6587 octet counting). Reports events/s from the first to the last entry landing, the
+       worker's peak RSS, the CPU time per event of the worker, of Redis (INFO cpu) and of the sender, and the
+       rates they bound: Redis-bound (one core: 1 s / its CPU per event) and cores-bound (the three share this
+       machine's cores; assumes Redis runs here).
+
+Lines: ~80% traffic (close/accept/deny), ~10% UTM (webfilter, IPS, app control), ~10% events (user
+authentication, SSL-VPN tunnel up/down), in FortiOS default format, from a seeded generator.
+
+Redis: --redis, else REDIS_URL, else a private redis-server (needs redis-server on PATH), stopped after.
+On a named Redis the worker writes only under a key prefix of its own (fortistream-bench-<random>:), about
+2 KB per event and stream; at the end the bench deletes exactly the keys with that prefix (SCAN MATCH prefix*
++ UNLINK), also when the run fails or is interrupted. It refuses to start when the Redis's maxmemory leaves no
+room for them (they could evict your keys).
+
+With --pipeline, e2e keeps its parsing, sessions, counters, profiles, sinks, batching and spool (in a temp
+folder), raises its sinks' max_len to at least --events so every entry can be counted, and leaves out
+redis.url, api, devices, actions, feeds and counter actions: generated events never call a FortiGate or a
+webhook.`;
