@@ -5,12 +5,12 @@
  * with back-pressure; `udp://` one datagram per log, paced (UDP has no back-pressure: a receiver
  * that cannot keep up drops). Files are framed as in replay.ts (octet counting or LF, detected).
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { FortistreamError, errorMessage } from '../errors.js';
+import { createUdpSender } from '../demo/send.js';
 import { StreamFramer } from '../sources/syslog/framing.js';
 
 export interface ReplayTarget {
@@ -93,18 +93,8 @@ async function streamWriter(options: SendOptions): Promise<Writer> {
 }
 
 function udpWriter(options: SendOptions): Writer {
-  const { host, port } = options.target;
-  const socket: UdpSocket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  let sent = 0;
-  return {
-    async write(frame) {
-      await new Promise<void>((resolve, reject) => socket.send(frame, port, host, (error) => (error ? reject(error) : resolve())));
-      sent += 1;
-      // Paced: a local receiver's socket buffer is not overrun by a file sent flat out.
-      if (sent % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
-    },
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
+  const sender = createUdpSender(options.target.host, options.target.port);
+  return { write: (frame) => sender.send(frame), close: () => sender.close() };
 }
 
 /** Sends every frame of `inputs` (in order) to the target; resolves when the last was handed to the socket. */
@@ -116,6 +106,15 @@ export async function sendReplay(inputs: readonly Readable[], options: SendOptio
   try {
     for (const input of inputs) {
       const pending: Buffer[] = [];
+      /** Sends the frames the framer delimited so far, waiting whenever the socket says so. */
+      const sendPending = async (): Promise<void> => {
+        for (const frame of pending.splice(0)) {
+          frames += 1;
+          bytes += frame.length;
+          const wait = writer.write(frame);
+          if (wait) await wait;
+        }
+      };
       const framer = new StreamFramer(
         { maxFrameBytes: options.maxFrameBytes, oversize: 'truncate' },
         {
@@ -127,20 +126,10 @@ export async function sendReplay(inputs: readonly Readable[], options: SendOptio
       );
       for await (const chunk of input) {
         framer.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-        for (const frame of pending.splice(0)) {
-          frames += 1;
-          bytes += frame.length;
-          const wait = writer.write(frame);
-          if (wait) await wait;
-        }
+        await sendPending();
       }
       framer.end();
-      for (const frame of pending.splice(0)) {
-        frames += 1;
-        bytes += frame.length;
-        const wait = writer.write(frame);
-        if (wait) await wait;
-      }
+      await sendPending();
     }
   } catch (error) {
     await writer.close().catch(() => undefined);

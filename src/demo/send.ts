@@ -14,18 +14,32 @@ export function frameLines(lines: readonly Buffer[], framing: Framing): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Sends each line as one UDP datagram, pacing a little so a local receiver's buffer is not overrun. */
-export async function sendUdp(host: string, port: number, lines: readonly Buffer[]): Promise<void> {
+/** One datagram per `send`, paced a little (1 ms every 200) so a local receiver's buffer is not overrun. */
+export interface UdpSender {
+  send(datagram: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createUdpSender(host: string, port: number): UdpSender {
   const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  try {
-    let sent = 0;
-    for (const line of lines) {
-      await new Promise<void>((resolve, reject) => socket.send(line, port, host, (err) => (err ? reject(err) : resolve())));
+  let sent = 0;
+  return {
+    async send(datagram) {
+      await new Promise<void>((resolve, reject) => socket.send(datagram, port, host, (err) => (err ? reject(err) : resolve())));
       sent += 1;
       if (sent % 200 === 0) await new Promise((r) => setTimeout(r, 1));
-    }
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** Sends each line as one UDP datagram (paced, see createUdpSender). */
+export async function sendUdp(host: string, port: number, lines: readonly Buffer[]): Promise<void> {
+  const sender = createUdpSender(host, port);
+  try {
+    for (const line of lines) await sender.send(line);
   } finally {
-    socket.close();
+    await sender.close();
   }
 }
 

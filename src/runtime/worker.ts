@@ -228,15 +228,16 @@ export function createWorker(options: WorkerOptions): Worker {
       return config;
     },
     async start() {
-      const written = writtenStreams();
+      // Every stream written, read again on each lease renewal (a reload may change them).
       const allWritten = (): string[] => {
         const now = writtenStreams();
         return [...new Set([...now.events, ...now.dead])];
       };
+      const streams = allWritten();
       // One writer per stream (their entry ids would collide): refuse to start beside a live one.
-      await leases.acquire(allWritten());
+      await leases.acquire(streams);
       leases.keep(allWritten);
-      await startAboveStreams(redis, [...new Set([...written.events, ...written.dead])], eventPipeline, logger);
+      await startAboveStreams(redis, streams, eventPipeline, logger);
       if (config.spool !== undefined && spool === undefined) {
         const settings = config.spool;
         spool = new Spool({

@@ -6,4 +6,4 @@
 
 export { compileProfile, profileSettingsSchema, type CompiledProfile, type ProfileSettings, type TextFieldSpec } from './profiles/settings.js';
 export { projectEvent, type ProjectionContext, type UntrustedTextEntry } from './profiles/project.js';
-export { projectAlert, splitCounterKey } from './profiles/alerts.js';
+export { projectAlert } from './profiles/alerts.js';

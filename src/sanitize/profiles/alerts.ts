@@ -7,16 +7,11 @@
  * even in the alert's id.
  */
 import { alertFields, type CounterAlert } from '../../state/counters.js';
+import { splitCounterKey } from '../../state/rules/counter-update.js';
 import { NULL_SENTINELS } from '../fields.js';
 import type { NormalizedEvent } from '../../parse/event.js';
 import { projectEvent, requireKeyring, type ProjectionContext } from './project.js';
 import type { CompiledProfile } from './settings.js';
-
-/** Counter keys join their fields' values with `|` (state/rules.ts); undefined when that is ambiguous. */
-export function splitCounterKey(key: string, fieldCount: number): string[] | undefined {
-  const parts = key.split('|');
-  return parts.length === fieldCount ? parts : undefined;
-}
 
 /**
  * The profile's stream entry for an alert. `keyFields`: the counter's `key` fields, in order (empty

@@ -136,7 +136,7 @@ export class XaddEncoder {
       const nameLength = utf8Lengths ? Buffer.byteLength(name, 'utf8') : name.length;
       const length = utf8Lengths ? Buffer.byteLength(value, 'utf8') : value.length;
       bytes += nameLength + length;
-      parts[k] = utf8Lengths ? `\r\n$${nameLength}\r\n${name}\r\n$${length}\r\n` : this.piece(name, length);
+      parts[k] = utf8Lengths ? pieceText(nameLength, name, length) : this.piece(name, length);
       parts[k + 1] = value;
       k += 2;
     }
@@ -153,15 +153,15 @@ export class XaddEncoder {
   private piece(name: string, length: number): string {
     let byLength = this.pieces.get(name);
     if (byLength === undefined) {
-      if (this.pieces.size >= MAX_CACHED_NAMES) return `\r\n$${name.length}\r\n${name}\r\n$${length}\r\n`;
+      if (this.pieces.size >= MAX_CACHED_NAMES) return pieceText(name.length, name, length);
       // Only ASCII names are cached (a flat copy is made through latin1); others take the UTF-8 path.
       byLength = isAscii(name) ? [] : NOT_CACHED;
       this.pieces.set(name, byLength);
     }
-    if (byLength === NOT_CACHED || length >= MAX_CACHED_LENGTH) return `\r\n$${name.length}\r\n${name}\r\n$${length}\r\n`;
+    if (byLength === NOT_CACHED || length >= MAX_CACHED_LENGTH) return pieceText(name.length, name, length);
     let piece = byLength[length];
     if (piece === undefined) {
-      piece = flatString(`\r\n$${name.length}\r\n${name}\r\n$${length}\r\n`);
+      piece = flatString(pieceText(name.length, name, length));
       byLength[length] = piece;
     }
     return piece;
@@ -179,6 +179,11 @@ const NOT_CACHED: string[] = [];
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i += 1) if (text.charCodeAt(i) > 127) return false;
   return true;
+}
+
+/** What precedes a value in an XADD: CRLF, the name as a bulk string, the value's `$<length>` header. */
+function pieceText(nameBytes: number, name: string, valueBytes: number): string {
+  return `\r\n$${nameBytes}\r\n${name}\r\n$${valueBytes}\r\n`;
 }
 
 /** A flat (sequential) copy of an ASCII string. */

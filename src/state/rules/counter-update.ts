@@ -34,3 +34,12 @@ export function counterUpdate(
   if (increment === undefined) return undefined;
   return device === undefined ? { counter: counter.spec, key, timeMs, increment } : { counter: counter.spec, key, timeMs, increment, device };
 }
+
+/**
+ * The key fields' values of a counter key made by `counterUpdate` (joined with `|`); undefined when
+ * that is ambiguous (a value holding `|` itself).
+ */
+export function splitCounterKey(key: string, fieldCount: number): string[] | undefined {
+  const parts = key.split('|');
+  return parts.length === fieldCount ? parts : undefined;
+}
